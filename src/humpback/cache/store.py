@@ -1,0 +1,104 @@
+"""Content-addressed artifact store.
+
+An artifact's key hashes (stage name, stage version, the stage's config slice, upstream keys), so a
+change to an upstream knob changes that stage's key and every key downstream, and nothing else.
+Each artifact is a folder `<root>/<stage>/<key>/` with `manifest.json` (written last, so its presence
+means complete). A stage builds in `<root>/<stage>/.work-<key>/`, which survives a crash so long
+stages can resume from the shards they already wrote; the finished folder is renamed into place.
+A file lock per key makes concurrent jobs (sweep points, parallel launchers) compute it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from filelock import FileLock
+
+from humpback.data.records import write_json
+
+MANIFEST = "manifest.json"
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def artifact_key(stage: str, version: int, config: dict[str, Any], upstream: dict[str, str]) -> str:
+    payload = _canonical({"stage": stage, "version": version, "config": config, "upstream": upstream})
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Artifact:
+    stage: str
+    key: str
+    path: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+    cached: bool = False  # True when this job found it already built
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.manifest.get("metrics", {})
+
+
+class ArtifactStore:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, stage: str, key: str) -> Path:
+        return self.root / stage / key
+
+    def load(self, stage: str, key: str) -> Artifact | None:
+        path = self.path(stage, key)
+        manifest = path / MANIFEST
+        if not manifest.is_file():
+            return None
+        return Artifact(stage, key, path, json.loads(manifest.read_text()), cached=True)
+
+    def build(
+        self,
+        stage: str,
+        version: int,
+        config: dict[str, Any],
+        upstream: dict[str, Artifact],
+        fn: Callable[[Path], dict[str, Any]],
+    ) -> Artifact:
+        """Return the artifact for these inputs, running `fn(work_dir) -> metrics` only if it is missing."""
+        key = artifact_key(stage, version, config, {name: a.key for name, a in upstream.items()})
+        if (found := self.load(stage, key)) is not None:
+            return found
+        lock_dir = self.root / ".locks"
+        lock_dir.mkdir(exist_ok=True)
+        with FileLock(str(lock_dir / f"{stage}-{key}.lock")):
+            if (found := self.load(stage, key)) is not None:  # another job built it while we waited
+                return found
+            work = self.path(stage, f".work-{key}")
+            work.mkdir(parents=True, exist_ok=True)
+            start = time.time()
+            metrics = fn(work) or {}
+            manifest = {
+                "stage": stage,
+                "version": version,
+                "key": key,
+                "config": config,
+                "upstream": {name: a.key for name, a in upstream.items()},
+                "metrics": metrics,
+                "seconds": round(time.time() - start, 3),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "host": socket.gethostname(),
+            }
+            write_json(work / MANIFEST, manifest)
+            final = self.path(stage, key)
+            if final.exists():  # a stale incomplete folder (no manifest) from an older layout
+                shutil.rmtree(final)
+            os.replace(work, final)
+            return Artifact(stage, key, final, manifest, cached=False)

@@ -1,0 +1,136 @@
+"""The structured config of a humpback job. Hydra validates every YAML and override against these
+dataclasses, so an unknown key or a wrong type fails at start with a readable message.
+
+Knobs the paper leaves unreported are marked so; the resolved config (with the values used) is saved
+in every job dir and logged to W&B.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+
+from humpback.data.evalsets import EvalSetConfig
+from humpback.data.seed import SeedConfig
+from humpback.data.toyworld import ToyWorldConfig
+from humpback.data.web import SegmentConfig
+from humpback.inference.config import DecodeConfig, GenerateConfig
+from humpback.models.config import ModelConfig, PretrainConfig, TrainConfig
+
+
+@dataclass
+class CorpusConfig:
+    format: str = "toyworld"  # toyworld (pages of the embedded world) | warc | html | jsonl (plain text)
+    paths: list[str] = field(default_factory=list)  # files or globs for warc/html/jsonl
+    text_field: str = "text"  # jsonl only
+    id_field: str = "id"
+    limit: Optional[int] = None  # cap on documents read (None = all)
+
+
+@dataclass
+class DataConfig:
+    source: str = "toyworld"  # toyworld: everything comes from the embedded world | files: seed/corpus/eval from paths
+    world: ToyWorldConfig = field(default_factory=ToyWorldConfig)
+    seed: SeedConfig = field(default_factory=SeedConfig)
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+
+
+@dataclass
+class BackwardConfig:
+    exclude_families: list[str] = field(default_factory=lambda: ["rating"])  # seed rows not reversed (toy rating examples)
+
+
+@dataclass
+class AugmentConfig:
+    limit: Optional[int] = None  # at most this many segments get an instruction (None = all)
+    min_instruction_chars: int = 3  # shorter generated instructions are counted as empty and left out
+
+
+@dataclass
+class CurateConfig:
+    iterations: int = 2  # T (paper: 2)
+    mode: str = "generate"  # generate: sample a rating and parse "Score: k" (paper) | logprob: expected score from P(1..5) in one pass
+    slot_layout: str = "newline"  # how <generated instruction> <output> are filled (unreported)
+    threshold: float = 5.0  # k for the internal iterations t < T (paper: 5)
+    samples: int = 1  # ratings sampled per pair and averaged ("score >= 4.5" reading; unreported)
+    logprob_margin: float = 0.5  # logprob mode keeps expected score >= k - margin (the paper's "4.5")
+    decode: DecodeConfig = field(default_factory=lambda: DecodeConfig(temperature=1.0, top_p=0.9, max_new_tokens=64))  # unreported
+    limit: Optional[int] = None  # rate only the first N candidates (debugging)
+
+
+@dataclass
+class StudentConfig:
+    """Data selection of the final model M_T: config of the last training stage only, so a sweep over
+    k x N reuses segments, A, M_0 .. M_{T-1} and the scores."""
+
+    threshold: Optional[float] = 5.0  # keep pairs with score >= k; null = no curation (all of A)
+    size: Optional[int] = None  # N: sample this many of the kept pairs (None = all)
+    seed_data: bool = True  # include the seed set (tagged S_a)
+    augmented: bool = True  # include the selected augmented pairs (tagged S_w)
+    tags: bool = True  # append S_a / S_w when seed and augmented are mixed (also for internal iterations)
+    init: str = "base"  # base: every M_t starts from the base model (paper, most likely) | previous: from M_{t-1}
+    selection_seed: int = 0
+
+
+@dataclass
+class EvalConfig:
+    set: EvalSetConfig = field(default_factory=EvalSetConfig)
+    inference_tags: str = "S_a+S_w"  # none | S_a | S_a+S_w for models trained with tags (paper best: S_a+S_w)
+    models: str = "all"  # all: M_0..M_T | final: M_T only
+    draw_margin: float = 0.0  # reserved for judges that return scores
+
+
+@dataclass
+class JudgeConfig:
+    kind: str = "oracle"  # oracle (toy world) | api (OpenAI-compatible) | hf (local judge model)
+    name: str = "toyworld_oracle"  # annotator name written into annotation files
+    order_seed: int = 0  # output order per instruction is a coin seeded by (order_seed, instruction)
+    model: Optional[str] = None  # api: model name; hf: local folder
+    base_url: Optional[str] = None  # api: OpenAI-compatible endpoint; key only from the environment
+    prompt_format: str = "ranking"  # api/hf: ranking (AlpacaEval 1) | logprob (AlpacaEval 2 single token)
+    max_concurrency: int = 4
+    max_retries: int = 6
+    timeout_s: float = 60.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WandbConfig:
+    mode: str = "auto"  # auto: online when logged in, else offline | online | offline | disabled
+    project: str = "humpback"
+    entity: Optional[str] = None
+    group: Optional[str] = None  # default: the multirun sweep dir name
+    tags: list[str] = field(default_factory=list)
+    log_samples: int = 20  # rows in the sample tables (curated pairs, eval outputs)
+
+
+@dataclass
+class LoggerConfig:
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+
+
+@dataclass
+class HumpbackConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    backward: BackwardConfig = field(default_factory=BackwardConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    curate: CurateConfig = field(default_factory=CurateConfig)
+    student: StudentConfig = field(default_factory=StudentConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    experiment_name: str = "default"  # label of the preset in use
+    cache_dir: str = "outputs/cache"  # artifact store; relative paths resolve against the project root
+    seed: int = 0
+    plan: bool = False  # print the stage DAG with cache keys and estimates, load no model
+
+
+def register_configs() -> None:
+    ConfigStore.instance().store(name="humpback_schema", node=HumpbackConfig)

@@ -1,0 +1,66 @@
+"""Tokenised SFT examples with the loss on output tokens only, and packed blocks for pretraining."""
+
+from __future__ import annotations
+
+import random
+from typing import Iterable
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+IGNORE = -100  # label value the HF loss skips
+
+
+def encode_example(tok: PreTrainedTokenizerBase, prompt: str, target: str, max_len: int) -> dict[str, list[int]]:
+    """[bos] prompt target [eos]; prompt and target are tokenised apart so the mask boundary is exact."""
+    p = ([tok.bos_token_id] if tok.bos_token_id is not None else []) + tok(prompt, add_special_tokens=False)["input_ids"]
+    t = tok(target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    if len(p) >= max_len:  # keep at least a few output tokens to learn from
+        p = p[: max(1, max_len - 16)]
+    t = t[: max_len - len(p)]
+    return {"input_ids": p + t, "labels": [IGNORE] * len(p) + t}
+
+
+def pack_documents(tok: PreTrainedTokenizerBase, texts: Iterable[str], block: int) -> list[dict[str, list[int]]]:
+    """Concatenate documents (eos between) and cut fixed blocks; every token is a label."""
+    stream: list[int] = []
+    for text in texts:
+        stream += tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    blocks = [stream[i : i + block] for i in range(0, len(stream) - block + 1, block)]
+    return [{"input_ids": b, "labels": list(b)} for b in blocks]
+
+
+def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(x["input_ids"]) for x in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, x in enumerate(batch):
+        n = len(x["input_ids"])
+        ids[i, :n] = torch.tensor(x["input_ids"])
+        labels[i, :n] = torch.tensor(x["labels"])
+        mask[i, :n] = 1
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+class LengthGroupedBatches(torch.utils.data.Sampler[list[int]]):
+    """Shuffled micro-batches of similar length (less padding on CPU); seeded, new order each epoch."""
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int):
+        self.lengths, self.batch_size, self.seed, self.epoch = lengths, batch_size, seed, 0
+
+    def __iter__(self):
+        rng = random.Random(self.seed + self.epoch)
+        self.epoch += 1
+        order = list(range(len(self.lengths)))
+        rng.shuffle(order)
+        window = self.batch_size * 16  # sort within windows so batches stay random across the set
+        batches = []
+        for i in range(0, len(order), window):
+            chunk = sorted(order[i : i + window], key=self.lengths.__getitem__)
+            batches += [chunk[j : j + self.batch_size] for j in range(0, len(chunk), self.batch_size)]
+        rng.shuffle(batches)
+        return iter(batches)
+
+    def __len__(self) -> int:
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size

@@ -1,0 +1,99 @@
+"""Training recipes, each readable as one story: set up, fit with Lightning, save."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from humpback.models import factory
+from humpback.models.config import ModelConfig, PretrainConfig, TrainConfig
+from humpback.models.lightning_module import CausalLMModule
+from humpback.models.sft_data import LengthGroupedBatches, collate, encode_example, pack_documents
+from humpback.models.tokenizer import train_bpe_tokenizer
+
+log = logging.getLogger(__name__)
+
+
+def _precision(name: str) -> str:
+    if name != "auto":
+        return name
+    return "bf16-mixed" if torch.cuda.is_available() else "32-true"
+
+
+def _fit(module: CausalLMModule, loader: DataLoader, steps: int, accumulate: int, cfg: TrainConfig) -> None:
+    trainer = L.Trainer(
+        max_steps=steps,
+        max_epochs=-1,
+        accumulate_grad_batches=accumulate,
+        accelerator=cfg.accelerator,
+        devices=cfg.devices,
+        strategy=cfg.strategy,
+        precision=_precision(cfg.precision),
+        gradient_clip_val=1.0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=cfg.progress_bar,
+        log_every_n_steps=1,
+    )
+    trainer.fit(module, loader)
+
+
+def _loader(encoded: list[dict], micro: int, pad_id: int, seed: int) -> DataLoader:
+    sampler = LengthGroupedBatches([len(x["input_ids"]) for x in encoded], micro, seed)
+    return DataLoader(encoded, batch_sampler=sampler, collate_fn=lambda b: collate(b, pad_id))
+
+
+def pretrain_scratch(texts: list[str], model_cfg: ModelConfig, cfg: PretrainConfig, train_cfg: TrainConfig, out: Path,
+                     tokenizer_extra: list[str] = ()) -> dict[str, Any]:
+    """Learn a BPE tokenizer and pretrain a scratch Llama on the corpus (the stand-in for LLaMA)."""
+    start = time.time()
+    L.seed_everything(train_cfg.seed, verbose=False)
+    tok_texts = texts if model_cfg.scratch.tokenizer_max_docs is None else texts[: model_cfg.scratch.tokenizer_max_docs]
+    tokenizer = train_bpe_tokenizer([*tok_texts, *tokenizer_extra], model_cfg.scratch.vocab_size)
+    model = factory.scratch_model(model_cfg, tokenizer)
+    blocks = pack_documents(tokenizer, texts, cfg.block_size)
+    if not blocks:
+        raise ValueError(f"pretraining corpus too small: fewer tokens than one block of {cfg.block_size}")
+    module = CausalLMModule(model, cfg.lr, cfg.lr_end, cfg.weight_decay, cfg.steps, cfg.warmup_steps, train_cfg.betas)
+    _fit(module, _loader(blocks, cfg.batch_size, tokenizer.pad_token_id, train_cfg.seed), cfg.steps, 1, train_cfg)
+    factory.save_model(module.model, tokenizer, out, base="", cfg=model_cfg)
+    return {"blocks": len(blocks), "tokens": len(blocks) * cfg.block_size, "steps": cfg.steps,
+            "parameters": sum(p.numel() for p in model.parameters()), "history": module.history,
+            "final_loss": module.history[-1]["loss"] if module.history else None, "seconds": round(time.time() - start, 2)}
+
+
+def batch_and_steps(n: int, cfg: TrainConfig) -> tuple[int, int]:
+    """The paper's batch rule (8 below 3,000 examples, else 32) and the step count."""
+    batch = cfg.small_data_batch_size if n < cfg.small_data_threshold else cfg.batch_size
+    steps = cfg.steps if cfg.steps is not None else max(1, math.ceil(cfg.epochs * n / batch))
+    return batch, steps
+
+
+def finetune(base: str, examples: list[dict[str, str]], model_cfg: ModelConfig, cfg: TrainConfig, out: Path) -> dict[str, Any]:
+    """SFT of `base` on {prompt, target} examples, loss on target tokens only; saves to `out`."""
+    if not examples:
+        raise ValueError("no training examples: check the selection (threshold, size) and the seed set")
+    start = time.time()
+    L.seed_everything(cfg.seed, verbose=False)
+    tokenizer = factory.load_tokenizer(base, model_cfg)
+    encoded = [encode_example(tokenizer, e["prompt"], e["target"], cfg.max_seq_len) for e in examples]
+    batch, steps = batch_and_steps(len(encoded), cfg)
+    micro = min(cfg.micro_batch_size, batch)
+    accumulate = math.ceil(batch / micro)
+    model = factory.load_for_training(base, model_cfg, cfg.dropout).train()  # from_pretrained returns eval mode
+    module = CausalLMModule(model, cfg.lr, cfg.lr_end, cfg.weight_decay, steps, cfg.warmup_steps, cfg.betas)
+    log.info("fine-tuning %s on %d examples: batch %d (micro %d x %d), %d steps", base, len(encoded), batch, micro, accumulate, steps)
+    _fit(module, _loader(encoded, micro, tokenizer.pad_token_id, cfg.seed), steps, accumulate, cfg)
+    factory.save_model(module.model, tokenizer, out, base=base, cfg=model_cfg)
+    n_target = sum(sum(1 for t in e["labels"] if t != -100) for e in encoded)
+    return {"examples": len(encoded), "batch_size": batch, "steps": steps, "target_tokens": n_target,
+            "history": module.history, "final_loss": module.history[-1]["loss"] if module.history else None,
+            "seconds": round(time.time() - start, 2)}

@@ -1,0 +1,50 @@
+"""What every stage gets: the job config, the artifact store, the tracker, and a record of what ran."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from omegaconf import DictConfig, OmegaConf
+
+from humpback.cache import Artifact, ArtifactStore
+
+log = logging.getLogger("humpback")
+
+
+@dataclass
+class StageRecord:
+    name: str
+    stage: str
+    key: str
+    cached: bool
+    seconds: float
+    metrics: dict[str, Any]
+    path: str
+
+
+@dataclass
+class RunContext:
+    cfg: DictConfig
+    store: ArtifactStore
+    job_dir: Path
+    tracker: Any = None  # humpback.tracking.Tracker; None in plain function calls
+    records: list[StageRecord] = field(default_factory=list)
+
+    def config(self, *paths: str) -> dict[str, Any]:
+        """Resolved plain-dict slices of the config, by dotted path: the part of the config a key hashes."""
+        return {p: OmegaConf.to_container(OmegaConf.select(self.cfg, p), resolve=True) if OmegaConf.is_config(OmegaConf.select(self.cfg, p)) else OmegaConf.select(self.cfg, p) for p in paths}
+
+    def stage(self, name: str, stage: str, version: int, config: dict[str, Any], upstream: dict[str, Artifact],
+              fn: Callable[[Path], dict[str, Any]]) -> Artifact:
+        """Build (or find in the cache) one artifact; `name` labels this use of `stage` in logs (e.g. M_1)."""
+        art = self.store.build(stage, version, config, upstream, fn)
+        secs = float(art.manifest.get("seconds", 0.0))
+        if art.cached:
+            log.info("%-12s cached    %s (%s)", name, art.key, art.path)
+        else:
+            log.info("%-12s computed  %s in %.1fs", name, art.key, secs)
+        self.records.append(StageRecord(name, stage, art.key, art.cached, secs, art.metrics, str(art.path)))
+        return art

@@ -1,0 +1,81 @@
+"""Self-curation: M_{t-1} rates every candidate of A with the paper's 5-point prompt."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from humpback import prompts
+from humpback.cache import Artifact
+from humpback.curation.parse import FAILURE_REASONS, parse_score
+from humpback.data.records import read_jsonl, write_jsonl
+from humpback.inference import make_engine
+from humpback.stages.augment import hash_offset
+from humpback.stages.context import RunContext
+from humpback.stages.models import model_dir
+from humpback.stages.sharded import map_in_shards
+
+SCORE_TOKENS = [" 1", " 2", " 3", " 4", " 5"]
+
+
+def _rate_by_generation(engine: Any, chunk: list[dict[str, Any]], cfg: Any) -> list[dict[str, Any]]:
+    """Sample `samples` ratings per pair, parse each strictly, average the parsed ones."""
+    c = cfg.curate
+    asks = [prompts.inst_prompt(prompts.curation_prompt(r["instruction"], r["output"], c.slot_layout)) for r in chunk]
+    draws = [engine.generate(asks, c.decode, seed=cfg.generate.seed + 7919 * s + hash_offset(chunk)) for s in range(c.samples)]
+    out = []
+    for i, r in enumerate(chunk):
+        parsed = [parse_score(d[i]) for d in draws]
+        good = [p.score for p in parsed if p.ok]
+        out.append({"id": r["id"], "score": statistics.fmean(good) if good else None,
+                    "reasons": [p.reason for p in parsed], "ratings": [p.score for p in parsed], "raw": [d[i] for d in draws]})
+    return out
+
+
+def _rate_by_logprob(engine: Any, chunk: list[dict[str, Any]], cfg: Any) -> list[dict[str, Any]]:
+    """One forward pass: expected score under P(1..5) right after "Score:"."""
+    asks = [prompts.inst_prompt(prompts.curation_prompt(r["instruction"], r["output"], cfg.curate.slot_layout)) + " Score:"
+            for r in chunk]
+    probs = engine.next_token_probs(asks, SCORE_TOKENS)
+    return [{"id": r["id"], "score": sum((k + 1) * p for k, p in enumerate(ps)), "reasons": ["ok"], "probs": ps}
+            for r, ps in zip(chunk, probs)]
+
+
+def score_stats(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    reasons = Counter(reason for r in rows for reason in r["reasons"])
+    n_ratings = sum(reasons.values())
+    failed = sum(v for k, v in reasons.items() if k != "ok")
+    hist = Counter(str(round(r["score"])) if r["score"] is not None else "unparsed" for r in rows)
+    return {
+        "pairs": len(rows),
+        "ratings": n_ratings,
+        "parse_failures": failed,
+        "parse_failure_rate": failed / n_ratings if n_ratings else 0.0,
+        "failure_reasons": {k: reasons.get(k, 0) for k in FAILURE_REASONS},
+        "unscored_pairs": hist.get("unparsed", 0),
+        "score_histogram": {k: hist.get(k, 0) for k in ["1", "2", "3", "4", "5", "unparsed"]},
+        "mode": mode,
+    }
+
+
+def curate(ctx: RunContext, name: str, curator_art: Artifact, candidates_art: Artifact) -> Artifact:
+    cfg = ctx.cfg
+    rate = {"generate": _rate_by_generation, "logprob": _rate_by_logprob}.get(cfg.curate.mode)
+    if rate is None:
+        raise ValueError(f"curate.mode={cfg.curate.mode!r}: choose generate or logprob")
+
+    def run(work: Path) -> dict[str, Any]:
+        cands = read_jsonl(candidates_art.path / "candidates.jsonl")
+        if cfg.curate.limit is not None:
+            cands = cands[: cfg.curate.limit]
+        engine = make_engine(model_dir(curator_art), cfg)
+        rows, reused = map_in_shards(cands, lambda chunk: rate(engine, chunk, cfg), work, f"curate {name}: rating pairs",
+                                     cfg.generate.shard_size)
+        write_jsonl(work / "scores.jsonl", rows)
+        return {**score_stats(rows, cfg.curate.mode), "resumed_shards": reused}
+
+    config = ctx.config("curate.mode", "curate.slot_layout", "curate.samples", "curate.decode", "curate.limit",
+                        "generate.seed", "generate.engine")
+    return ctx.stage(name, "curate", 1, config, {"curator": curator_art, "candidates": candidates_art}, run)

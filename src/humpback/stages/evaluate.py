@@ -1,0 +1,56 @@
+"""Evaluation of M_0..M_T: answers to the eval prompts, then pairwise judging against the references."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from humpback import prompts
+from humpback.cache import Artifact
+from humpback.data.records import read_jsonl, write_jsonl
+from humpback.evaluation.annotations import write_annotations
+from humpback.evaluation.judging import annotate, make_judge
+from humpback.evaluation.metrics import win_rate_metrics
+from humpback.inference import make_engine
+from humpback.stages.context import RunContext
+from humpback.stages.models import model_dir
+from humpback.stages.sharded import map_in_shards
+
+
+def generate_answers(ctx: RunContext, name: str, model_art: Artifact, eval_art: Artifact, trained_with_tags: bool) -> Artifact:
+    cfg = ctx.cfg
+    tag_mode = cfg.eval.inference_tags if trained_with_tags else "none"  # untagged models never saw a tag
+    if tag_mode not in prompts.INFERENCE_TAGS:
+        raise ValueError(f"eval.inference_tags={tag_mode!r}: choose one of {list(prompts.INFERENCE_TAGS)}")
+    tags = prompts.INFERENCE_TAGS[tag_mode]
+
+    def run(work: Path) -> dict[str, Any]:
+        records = read_jsonl(eval_art.path / "eval.jsonl")
+        engine = make_engine(model_dir(model_art), cfg)
+
+        def answer(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            asks = [prompts.inst_prompt(prompts.add_tags(r["instruction"], tags)) for r in chunk]
+            outs = engine.generate(asks, cfg.generate.answer, seed=cfg.generate.seed)
+            return [{"id": r.get("id"), "instruction": r["instruction"], "output": o, "generator": name} for r, o in zip(chunk, outs)]
+
+        rows, reused = map_in_shards(records, answer, work, f"eval {name}: answering", cfg.generate.shard_size)
+        write_jsonl(work / "outputs.jsonl", rows)
+        lengths = [len(r["output"]) for r in rows]
+        return {"count": len(rows), "inference_tags": tag_mode, "output_chars_mean": sum(lengths) / max(1, len(lengths)),
+                "empty_outputs": sum(1 for n in lengths if n == 0), "resumed_shards": reused}
+
+    config = {"inference_tags": tag_mode, **ctx.config("generate.answer", "generate.seed", "generate.engine")}
+    return ctx.stage(f"gen {name}", "generate", 1, config, {"model": model_art, "eval": eval_art}, run)
+
+
+def judge_answers(ctx: RunContext, name: str, answers_art: Artifact, eval_art: Artifact) -> Artifact:
+    cfg = ctx.cfg
+
+    def run(work: Path) -> dict[str, Any]:
+        records = read_jsonl(eval_art.path / "eval.jsonl")
+        outputs = [r["output"] for r in read_jsonl(answers_art.path / "outputs.jsonl")]
+        rows = annotate(make_judge(cfg.judge), records, outputs, name, cfg.judge.order_seed)
+        write_annotations(work / "annotations.json", rows)
+        return win_rate_metrics(rows)
+
+    return ctx.stage(f"judge {name}", "judge", 1, ctx.config("judge"), {"answers": answers_art, "eval": eval_art}, run)

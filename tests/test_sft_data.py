@@ -1,0 +1,43 @@
+"""Loss masking: only output tokens (and the closing eos) carry labels."""
+
+from humpback.models.sft_data import IGNORE, collate, encode_example, pack_documents
+from humpback.models.tokenizer import train_bpe_tokenizer
+
+
+def _tok():
+    texts = ["[INST] What is the capital of Foo? [/INST] The capital of Foo is Bar."] * 20
+    return train_bpe_tokenizer(texts, vocab_size=300)
+
+
+def test_labels_mask_the_prompt():
+    tok = _tok()
+    prompt, target = "[INST] What is the capital of Foo? [/INST]", " The capital of Foo is Bar."
+    ex = encode_example(tok, prompt, target, max_len=512)
+    n_prompt = 1 + len(tok(prompt, add_special_tokens=False)["input_ids"])  # bos + prompt
+    assert ex["labels"][:n_prompt] == [IGNORE] * n_prompt
+    assert ex["labels"][n_prompt:] == ex["input_ids"][n_prompt:]
+    assert ex["input_ids"][-1] == tok.eos_token_id
+    assert tok.decode(ex["input_ids"][n_prompt:-1]) == target
+
+
+def test_truncation_keeps_output_tokens():
+    tok = _tok()
+    ex = encode_example(tok, "[INST] " + "word " * 400 + "[/INST]", " answer", max_len=64)
+    assert len(ex["input_ids"]) <= 64
+    assert any(label != IGNORE for label in ex["labels"])
+
+
+def test_collate_pads_with_ignored_labels():
+    tok = _tok()
+    a = encode_example(tok, "[INST] a [/INST]", " b", 64)
+    b = encode_example(tok, "[INST] What is the capital of Foo? [/INST]", " Bar.", 64)
+    batch = collate([a, b], tok.pad_token_id)
+    short = len(a["input_ids"])
+    assert batch["attention_mask"][0, short:].sum() == 0
+    assert (batch["labels"][0, short:] == IGNORE).all()
+
+
+def test_pack_documents_labels_every_token():
+    tok = _tok()
+    blocks = pack_documents(tok, ["The capital of Foo is Bar."] * 50, block=16)
+    assert blocks and all(len(b["input_ids"]) == 16 and b["labels"] == b["input_ids"] for b in blocks)
