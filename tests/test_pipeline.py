@@ -1,0 +1,116 @@
+"""The whole pipeline at test scale: artifacts, summary numbers, caching, W&B offline run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from humpback.app import run_job
+from humpback.data.records import read_jsonl
+from humpback.evaluation.annotations import read_annotations
+from humpback.evaluation.metrics import win_rate_metrics
+from humpback.prompts import TAG_SEED, TAG_WEB
+from tests.helpers import TEST_SCALE, compose_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    cfg = compose_config([*TEST_SCALE, f"cache_dir={root / 'cache'}", "student.threshold=null"])
+    summary = run_job(cfg, job_dir=str(root / "job1"))
+    return cfg, root, summary
+
+
+def _stage(summary, name):
+    return next(s for s in summary["stages"] if s["name"] == name)
+
+
+def test_every_stage_ran_and_wrote_artifacts(first_run):
+    cfg, root, summary = first_run
+    names = [s["name"] for s in summary["stages"]]
+    for expected in ["world", "seed", "eval_set", "segments", "base", "M_yx", "augment", "M_0", "scores_1", "M_1", "M_2",
+                     "gen M_0", "judge M_0", "gen M_1", "judge M_1", "gen M_2", "judge M_2"]:
+        assert expected in names, expected
+    assert "scores_2" not in names  # the final student uses no curation (student.threshold=null)
+    assert summary["computed_stages"] == len(summary["stages"]) and summary["cached_stages"] == 0
+    cache = Path(summary["cache_dir"])
+    for s in summary["stages"]:
+        manifest = json.loads((cache / s["stage"] / s["key"] / "manifest.json").read_text())
+        assert manifest["key"] == s["key"]
+
+
+def test_candidates_pair_segments_with_generated_instructions(first_run):
+    _, _, summary = first_run
+    cache = Path(summary["cache_dir"])
+    segs = {s["id"]: s for s in read_jsonl(cache / "segments" / _stage(summary, "segments")["key"] / "segments.jsonl")}
+    cands = read_jsonl(cache / "augment" / _stage(summary, "augment")["key"] / "candidates.jsonl")
+    assert 0 < len(cands) <= 16
+    for c in cands:
+        assert c["output"] == segs[c["id"]]["text"] and c["instruction"].strip()
+    assert summary["data"]["A"]["count"] == len(cands)
+
+
+def test_curation_statistics_are_counted(first_run):
+    _, _, summary = first_run
+    cache = Path(summary["cache_dir"])
+    scores = read_jsonl(cache / "curate" / _stage(summary, "scores_1")["key"] / "scores.jsonl")
+    c = summary["curation"]["1"]
+    assert c["pairs"] == len(scores) == summary["data"]["A"]["count"]
+    failed = sum(1 for s in scores for r in s["reasons"] if r != "ok")
+    assert c["parse_failures"] == failed and c["parse_failure_rate"] == pytest.approx(failed / c["ratings"])
+    assert sum(c["score_histogram"].values()) == len(scores)
+    assert c["score_histogram"]["unparsed"] == sum(1 for s in scores if s["score"] is None)
+    assert c["kept"] == summary["data"]["A_1"]["count"] == sum(1 for s in scores if s["score"] is not None and s["score"] >= 5)
+
+
+def test_student_training_data_is_tagged(first_run):
+    _, _, summary = first_run
+    cache = Path(summary["cache_dir"])
+    train = read_jsonl(cache / "finetune" / _stage(summary, "M_2")["key"] / "train.jsonl")
+    seed_rows = [t for t in train if t["source"] == "seed"]
+    web_rows = [t for t in train if t["source"] == "augmented"]
+    assert len(web_rows) == summary["data"]["A"]["count"]  # no curation for the final student
+    assert all(t["prompt"].endswith(f"{TAG_SEED} [/INST]") for t in seed_rows)
+    assert all(t["prompt"].endswith(f"{TAG_WEB} [/INST]") for t in web_rows)
+    m0 = read_jsonl(cache / "finetune" / _stage(summary, "M_0")["key"] / "train.jsonl")
+    assert all("Answer in the style" not in t["prompt"] or "rating" for t in m0)
+
+
+def test_win_rates_match_the_annotation_files(first_run):
+    _, _, summary = first_run
+    assert set(summary["models"]) == {"M_0", "M_1", "M_2"}
+    for name, m in summary["models"].items():
+        rows = read_annotations(m["annotations"])
+        assert len(rows) == 8 and all(r["generator_2"] == name for r in rows)
+        assert all(r["preference"] in (1.0, 1.5, 2.0) for r in rows)
+        expected = win_rate_metrics(rows)
+        assert m["win_rate"] == pytest.approx(expected["win_rate"]) and m["n_total"] == 8
+        assert m["inference_tags"] == ("none" if name == "M_0" else "S_a+S_w")
+
+
+def test_summary_json_and_wandb_offline_run(first_run):
+    _, root, summary = first_run
+    on_disk = json.loads((root / "job1" / "summary.json").read_text())
+    assert on_disk["models"]["M_2"]["win_rate"] == summary["models"]["M_2"]["win_rate"]
+    assert summary["wandb"]["mode"] == "offline"
+    runs = list((root / "job1" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and any(runs[0].glob("*.wandb"))
+
+
+def test_rerun_recomputes_nothing(first_run):
+    cfg, root, first = first_run
+    again = run_job(cfg, job_dir=str(root / "job2"))
+    assert again["computed_stages"] == 0 and again["cached_stages"] == first["computed_stages"]
+    assert again["models"]["M_2"]["win_rate"] == first["models"]["M_2"]["win_rate"]
+
+
+def test_student_knob_reuses_everything_upstream(first_run):
+    cfg, root, first = first_run
+    cfg2 = compose_config([*TEST_SCALE, f"cache_dir={Path(first['cache_dir'])}", "student.threshold=null", "student.size=4"])
+    again = run_job(cfg2, job_dir=str(root / "job3"))
+    computed = {s["name"] for s in again["stages"] if not s["cached"]}
+    assert computed == {"M_2", "gen M_2", "judge M_2"}
