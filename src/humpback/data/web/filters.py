@@ -7,7 +7,6 @@ removes it. The duplicate rules come last and live in dedup.py (they need the co
 from __future__ import annotations
 
 import re
-from itertools import combinations
 from typing import Optional
 
 from .config import SegmentConfig

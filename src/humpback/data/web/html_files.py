@@ -45,7 +45,9 @@ def _html_paths(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
             yield path
 
 
-def iter_html_documents(paths: Iterable[str | os.PathLike] | str | os.PathLike, stats: Optional[dict] = None) -> Iterator[dict]:
+def iter_html_documents(
+    paths: Iterable[str | os.PathLike] | str | os.PathLike, stats: Optional[dict] = None
+) -> Iterator[dict]:
     """Yield {id, url, html} per raw HTML file (directories are searched for *.html / *.htm).
     The id is the path; files that cannot be read are counted in stats["unreadable"] and logged."""
     if isinstance(paths, (str, os.PathLike)):

@@ -32,7 +32,8 @@ def _candidates(doc: dict, cfg: SegmentConfig) -> Iterator[tuple[str, str, bool]
     if html is not None:
         if isinstance(html, (bytes, bytearray)):
             html = decode_html(bytes(html))
-        for section in assemble_sections(html_to_blocks(html, cfg.skip_tags, cfg.skip_selectors), cfg.include_subheaders):
+        blocks = html_to_blocks(html, cfg.skip_tags, cfg.skip_selectors)
+        for section in assemble_sections(blocks, cfg.include_subheaders):
             yield section.header, section.text, True
         return
     for section in assemble_sections(text_to_blocks(doc["text"], cfg, doc.get("title")), cfg.include_subheaders):

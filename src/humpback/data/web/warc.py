@@ -59,8 +59,10 @@ def iter_warc_documents(path: str | os.PathLike, stats: Optional[dict] = None) -
         return
     with fh:
         records = _CheckedArchiveIterator(fh)
+        n_records = 0  # in this file (stats may add up several files)
         try:
             for record in records:
+                n_records += 1
                 stats["records"] += 1
                 if record.rec_type != "response" or record.http_headers is None:
                     stats["skipped_non_response"] += 1
@@ -77,17 +79,18 @@ def iter_warc_documents(path: str | os.PathLike, stats: Optional[dict] = None) -
                     payload = record.content_stream().read()
                 except Exception as e:
                     stats["unreadable"] += 1
-                    logger.warning("%s: unreadable record %s (%s: %s)", path, _record_id(record), type(e).__name__, e)
+                    logger.warning("%s: unreadable record %s (%s: %s)",
+                                   path, _record_id(record), type(e).__name__, e)
                     continue
                 if getattr(record.raw_stream, "limit", 0) > 0:  # fewer bytes than Content-Length
                     raise EOFError(f"record {_record_id(record)} is cut off")
                 url = record.rec_headers.get_header("WARC-Target-URI")
                 stats["documents"] += 1
-                yield {"id": _record_id(record) or f"{os.fspath(path)}@{stats['records']}", "url": url,
+                yield {"id": _record_id(record) or f"{os.fspath(path)}@{n_records}", "url": url,
                        "html": decode_html(payload, charset)}
             if records.clean_end is False:
                 raise EOFError("last gzip member is cut off")
         except Exception as e:  # warcio/zlib/gzip raise many types on damaged input
             stats["unreadable"] += 1
             logger.warning("%s: truncated or corrupt WARC, stopped reading it after %d records (%s: %s)",
-                           path, stats["records"], type(e).__name__, e)
+                           path, n_records, type(e).__name__, e)
