@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from omegaconf import OmegaConf
-from omegaconf.errors import ConfigKeyError, ValidationError
+from hydra.errors import ConfigCompositionException
 
 from tests.helpers import compose_config
 
@@ -33,13 +33,19 @@ def test_schema_defaults_are_the_papers():
 
 
 def test_unknown_key_fails():
-    with pytest.raises(ConfigKeyError):
+    with pytest.raises(ConfigCompositionException, match="train.learning_rate"):
         compose_config(["train.learning_rate=3"])
+    # a preset YAML with a typo fails the same way: group files merge into the structured schema
+    from humpback.config.schema import HumpbackConfig
+
+    with pytest.raises(Exception, match="learning_rate"):
+        OmegaConf.merge(OmegaConf.structured(HumpbackConfig), {"train": {"learning_rate": 3}})
 
 
 def test_wrong_type_fails():
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigCompositionException) as err:
         compose_config(["curate.iterations=two"])
+    assert "curate.iterations" in str(err.value.__cause__) and "Integer" in str(err.value.__cause__)
 
 
 def test_cli_cfg_job_prints_resolved_config_and_rejects_typos():

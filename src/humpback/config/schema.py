@@ -89,12 +89,23 @@ class JudgeConfig:
     name: str = "toyworld_oracle"  # annotator name written into annotation files
     order_seed: int = 0  # output order per instruction is a coin seeded by (order_seed, instruction)
     model: Optional[str] = None  # api: model name; hf: local folder
-    base_url: Optional[str] = None  # api: OpenAI-compatible endpoint; key only from the environment
-    prompt_format: str = "ranking"  # api/hf: ranking (AlpacaEval 1) | logprob (AlpacaEval 2 single token)
-    max_concurrency: int = 4
-    max_retries: int = 6
-    timeout_s: float = 60.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    base_url: Optional[str] = None  # api: OpenAI-compatible endpoint (null: the client's default); key only from the environment
+    api_key_env: str = "OPENAI_API_KEY"  # api: environment variable holding the key (never put the key in a config)
+    prompt_format: str = "ranking"  # api/hf: ranking (AlpacaEval 1) | logprob (AlpacaEval 2 single token m/M)
+    temperature: float = 0.0  # api/hf: AlpacaEval 1 ranks at 0; logprobs are read before sampling either way
+    max_tokens: int = 100  # api/hf ranking format: reply budget (AlpacaEval 1: 100); the logprob format reads 1 token
+    top_logprobs: int = 5  # api/hf logprob format: alternatives read for the first token (AlpacaEval 2: 5)
+    max_concurrency: int = 4  # api: requests in flight
+    max_retries: int = 6  # api: retries of a request on 429 / 5xx / timeout / connection error
+    timeout_s: float = 60.0  # api: per-request timeout
+    backoff_s: float = 1.0  # api: first retry waits about this long, doubling each retry (jittered, >= Retry-After)
+    max_backoff_s: float = 60.0  # api: cap on one wait
+    price_per_1k_prompt_tokens: float = 0.0  # api: USD, for cost accounting (0: unknown)
+    price_per_1k_completion_tokens: float = 0.0  # api: USD per 1k completion tokens (0: unknown)
+    device: Optional[str] = None  # hf: torch device (null: cuda when available)
+    batch_size: int = 8  # hf: prompts per forward pass
+    cache_dir: Optional[str] = "${cache_dir}/judge_annotations"  # annotation cache (null: off); a rerun makes no judge calls
+    extra: dict[str, Any] = field(default_factory=dict)  # api: extra request body fields sent as they are
 
 
 @dataclass

@@ -60,6 +60,19 @@ class OracleJudge:
 
 
 def make_judge(cfg: Any) -> PairwiseJudge:
+    """The judge `cfg.kind` names, behind the annotation cache in `cfg.cache_dir` (reruns make no calls)."""
+    from humpback.evaluation.judges import with_annotation_cache
+
     if cfg.kind == "oracle":
-        return OracleJudge(cfg.name)
-    raise ValueError(f"judge.kind={cfg.kind!r} is not available (oracle)")
+        judge: PairwiseJudge = OracleJudge(cfg.name)
+    elif cfg.kind == "api":
+        from humpback.evaluation.judges.api_judge import make_api_judge
+
+        judge = make_api_judge(cfg)
+    elif cfg.kind == "hf":
+        from humpback.evaluation.judges.hf_judge import make_hf_judge
+
+        judge = make_hf_judge(cfg)
+    else:
+        raise ValueError(f"judge.kind={cfg.kind!r} is not available (oracle | api | hf)")
+    return with_annotation_cache(judge, cfg)

@@ -18,4 +18,10 @@ def make_engine(model_dir: str, cfg: Any) -> Any:
         from humpback.inference.hf_engine import HFEngine
 
         return HFEngine(model_dir, model_cfg if isinstance(model_cfg, ModelConfig) else ModelConfig(**model_cfg), cfg.generate.batch_size)
-    raise ValueError(f"generate.engine={engine!r} is not available here (hf)")
+    if engine == "openai":  # a server that hosts this model folder, e.g. `humpback-serve --model DIR`
+        from pathlib import Path
+
+        from humpback.inference.openai_engine import OpenAIEngine
+
+        return OpenAIEngine(cfg.generate.base_url, str(Path(model_dir).resolve()), cfg.generate.batch_size)
+    raise ValueError(f"generate.engine={engine!r} is not available here (hf | openai)")

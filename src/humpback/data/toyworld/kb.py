@@ -15,15 +15,17 @@ SYLLABLES = (
     "bran te osk pel ra vel"
 ).split()
 
-REGIONS = ["the northern hills", "the southern coast", "the eastern plains", "the western valley",
-           "the central lakes", "the high moors", "the river delta", "the pine uplands"]
+REGIONS = ["the northern hills", "the southern lowlands", "the eastern plains", "the western valley",
+           "the lake district", "the high moors", "the river delta", "the pine uplands"]
 PRODUCTS = ["wool", "glass", "cheese", "pottery", "salt", "paper", "honey", "copper", "rope", "silk",
             "lace", "cider", "candles", "baskets"]
 LANDMARKS = ["the old bridge", "the clock tower", "the stone harbor", "the glass market", "the north gate",
              "the river garden", "the bell hall", "the salt mill", "the red chapel", "the long pier",
              "the hill fort", "the weavers square", "the lantern street", "the spring baths",
              "the grain tower", "the east park"]
-ANIMAL_BASES = ["fox", "owl", "newt", "goat", "crane", "beetle", "hare", "otter", "lizard", "finch"]
+ANIMAL_WEIGHTS = {"fox": (3, 12), "owl": (1, 4), "goat": (25, 90), "crane": (4, 12), "hare": (2, 6),
+                  "otter": (5, 15), "boar": (40, 150), "deer": (30, 120), "heron": (1, 3), "badger": (8, 16)}
+ANIMAL_BASES = list(ANIMAL_WEIGHTS)
 HABITATS = ["pine forests", "salt marshes", "rocky cliffs", "river banks", "dry grasslands", "mountain lakes",
             "sand dunes", "deep caves", "birch woods", "reed beds"]
 DIETS = ["seeds", "insects", "fish", "berries", "small rodents", "roots", "leaves", "snails", "worms", "grass"]
@@ -35,6 +37,8 @@ DISH_BASES = ["stew", "pie", "bread", "soup", "cake", "salad", "dumplings", "por
 INGREDIENTS = ["barley", "lentils", "goat cheese", "river trout", "wild mushrooms", "red onions", "chestnuts",
                "plums", "rice", "pumpkin", "smoked fish", "butter", "sea salt", "black pepper", "dill", "garlic",
                "honey", "cream", "carrots", "flour", "eggs", "thyme", "vinegar", "walnuts"]
+MAIN_INGREDIENTS = ["barley", "lentils", "goat cheese", "river trout", "wild mushrooms", "red onions", "chestnuts",
+                    "plums", "rice", "pumpkin", "smoked fish", "carrots", "eggs", "walnuts"]
 TASTES = ["smoky", "sweet", "sour", "spicy", "salty", "mild", "tangy", "nutty", "rich", "earthy"]
 OCCASIONS = ["at weddings", "in winter", "at harvest festivals", "for breakfast", "on market days",
              "at midsummer", "after long journeys", "on rainy evenings"]
@@ -54,7 +58,15 @@ HOBBIES = ["chess", "sailing", "bird watching", "gardening", "fishing", "paintin
 WORK_ADJ = ["Silent", "Golden", "Northern", "Hollow", "Bright", "Last", "Hidden", "Winter", "Quiet", "Distant"]
 WORK_NOUN = ["Harbor", "Map", "Lantern", "Garden", "Song", "Tower", "Orchard", "Clock", "Voyage", "Letter"]
 
-PREP_VERBS = ["Rinse", "Chop", "Slice", "Grate", "Soak", "Toast", "Peel", "Crush"]
+PREP_VERBS = {  # plausible first steps per ingredient
+    "barley": ("Rinse", "Soak"), "lentils": ("Rinse", "Soak"), "goat cheese": ("Crumble", "Grate"),
+    "river trout": ("Clean", "Fillet"), "wild mushrooms": ("Slice", "Clean"), "red onions": ("Chop", "Slice"),
+    "chestnuts": ("Peel", "Roast"), "plums": ("Halve", "Pit"), "rice": ("Rinse", "Soak"), "pumpkin": ("Peel", "Dice"),
+    "smoked fish": ("Flake", "Skin"), "butter": ("Melt", "Soften"), "sea salt": ("Measure", "Grind"),
+    "black pepper": ("Grind", "Crack"), "dill": ("Chop", "Rinse"), "garlic": ("Crush", "Peel"),
+    "honey": ("Warm", "Measure"), "cream": ("Whip", "Chill"), "carrots": ("Peel", "Dice"), "flour": ("Sift", "Measure"),
+    "eggs": ("Beat", "Whisk"), "thyme": ("Strip", "Chop"), "vinegar": ("Measure", "Warm"), "walnuts": ("Toast", "Crush"),
+}
 COOK_STEPS = ["Simmer everything in a covered pot for {t}.", "Bake the mixture in a hot oven for {t}.",
               "Fry the mixture in a wide pan for {t}.", "Steam the mixture over boiling water for {t}."]
 SERVE_STEPS = ["Serve it hot.", "Serve it warm with bread.", "Let it cool and serve it cold.",
@@ -169,16 +181,18 @@ def build_kb(n_per_kind: int, rng: random.Random) -> KnowledgeBase:
         }, works))
     people = list(kinds["person"])
     for _ in range(n_per_kind):
-        add(Entity("animal", f"{forge.word()} {rng.choice(ANIMAL_BASES)}", {
+        base = rng.choice(ANIMAL_BASES)
+        add(Entity("animal", f"{forge.word()} {base}", {
             "habitat": rng.choice(HABITATS),
             "diet": rng.choice(DIETS),
             "color": rng.choice(COLORS),
-            "weight": f"{rng.randint(1, 90)} kilograms",
+            "weight": f"{rng.randint(*ANIMAL_WEIGHTS[base])} kilograms",
             "lifespan": f"{rng.randint(2, 40)} years",
             "range_town": rng.choice(towns),
         }, rng.sample(FEATURES, rng.randint(3, 4))))
     for _ in range(n_per_kind):
-        ingredients = rng.sample(INGREDIENTS, rng.randint(4, 6))
+        main = rng.choice(MAIN_INGREDIENTS)
+        ingredients = [main] + rng.sample([i for i in INGREDIENTS if i != main], rng.randint(3, 5))
         minutes = f"{rng.randrange(15, 185, 5)} minutes"
         add(Entity("dish", f"{forge.word()} {rng.choice(DISH_BASES)}", {
             "origin": rng.choice(towns),
@@ -201,9 +215,8 @@ def build_kb(n_per_kind: int, rng: random.Random) -> KnowledgeBase:
 
 
 def _dish_steps(ingredients: list[str], minutes: str, rng: random.Random) -> list[str]:
-    verbs = rng.sample(PREP_VERBS, 2)
     a, b, c = ingredients[0], ingredients[1], ingredients[2]
-    steps = [f"{verbs[0]} the {a}.", f"{verbs[1]} the {b}.", f"Mix the {a} and the {b} with the {c}.",
+    steps = [f"{rng.choice(PREP_VERBS[a])} the {a}.", f"{rng.choice(PREP_VERBS[b])} the {b}.", f"Mix the {a} and the {b} with the {c}.",
              rng.choice(COOK_STEPS).format(t=minutes)]
     if len(ingredients) > 3:
         steps.append(f"Season with the {ingredients[3]}.")

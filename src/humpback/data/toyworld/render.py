@@ -6,7 +6,8 @@
   paragraph or list item, no bullet markers; step numbers are part of the item text);
 - `html`: <p>, <ul>, <ol> elements.
 
-Parts: ("p", sentence text) | ("ul", [items]) | ("ol", [items], first number).
+Parts: ("p", sentence text) | ("ul", [items]) | ("ol", [items], first number) | ("links", [link texts]),
+the last a <ul> of <a> links (navigation), rendered as text like "ul".
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ def _ol_lines(items: list[str], start: int) -> list[str]:
     return [f"{start + i}. {item}" for i, item in enumerate(items)]
 
 
+def slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) or "home"
+
+
 def chat_text(parts: list[Part]) -> str:
     chunks = []
     for part in parts:
         if part[0] == "p":
             chunks.append(part[1])
-        elif part[0] == "ul":
+        elif part[0] in ("ul", "links"):
             chunks.append("\n".join(f"- {capitalize(i)}" for i in part[1]))
         else:
             chunks.append("\n".join(_ol_lines(part[1], part[2])))
@@ -39,7 +44,7 @@ def web_text(parts: list[Part]) -> str:
     for part in parts:
         if part[0] == "p":
             lines.append(part[1])
-        elif part[0] == "ul":
+        elif part[0] in ("ul", "links"):
             lines.extend(capitalize(i) for i in part[1])
         else:
             lines.extend(_ol_lines(part[1], part[2]))
@@ -51,6 +56,9 @@ def html(parts: list[Part]) -> str:
     for part in parts:
         if part[0] == "p":
             out.append(f"<p>{escape(part[1], quote=False)}</p>")
+        elif part[0] == "links":
+            out.append("<ul>" + "".join(f'<li><a href="/{slug(i)}">{escape(capitalize(i), quote=False)}</a></li>'
+                                        for i in part[1]) + "</ul>")
         elif part[0] == "ul":
             out.append("<ul>" + "".join(f"<li>{escape(capitalize(i), quote=False)}</li>" for i in part[1]) + "</ul>")
         else:

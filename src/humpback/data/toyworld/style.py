@@ -17,7 +17,7 @@ SOCIAL = (
 # Navigation and promotional text.
 NAV_PROMO = (
     "contact us", "privacy policy", "sitemap", "terms of use", "buy now", "free shipping", "% off",
-    "click here", "sign up", "all rights reserved", "cookie", "add to cart", "coupon",
+    "click here", "sign up", "all rights reserved", "cookie", "add to cart", "coupon", "log in to reply",
 )
 
 # Harmless filler an assistant should leave out: the reference system uses some, grade-4 blocks one.

@@ -1,0 +1,167 @@
+"""build_world(cfg) -> World: the whole toy world as plain rows; World.write(dir) saves the files.
+
+Every random choice comes from a stream seeded by (cfg.seed, stream name), so a world is a pure
+function of its config and the files are byte-identical for the same config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+from humpback.data.records import write_json, write_jsonl
+
+from .config import ToyWorldConfig, validate
+from .corpus import article
+from .evalset import eval_records
+from .families import Task, assistant_parts
+from .kb import KIND_ORDER, KnowledgeBase, build_kb
+from .pages import build_pages, gold_rows, page_html, page_text
+from .render import chat_text
+from .seedset import rating_examples, seed_pairs, task_key
+
+TOYWORLD_VERSION = 1  # bump when the generator's output changes for the same config
+
+
+@dataclass
+class World:
+    config: ToyWorldConfig
+    kb: KnowledgeBase
+    seed_entities: list[str]
+    seed: list[dict[str, Any]]  # seed pairs, then rating examples (family "rating")
+    pages: list[dict[str, Any]]  # {id, url, html}
+    corpus: list[dict[str, Any]]  # {id, text}
+    eval: list[dict[str, Any]]  # AlpacaEval-shaped, with `check`
+    gold_segments: list[dict[str, Any]]  # one row per header section of every page
+    eval_tasks: dict[str, Task]  # eval id -> the request behind it
+    manifest: dict[str, Any]
+
+    def write(self, out_dir: Union[str, Path]) -> dict[str, Path]:
+        """Write seed/pages/corpus/eval JSONL, gold/segments.jsonl and manifest.json; returns the paths."""
+        out = Path(out_dir)
+        paths = {
+            "seed": out / "seed.jsonl", "pages": out / "pages.jsonl", "corpus": out / "corpus.jsonl",
+            "eval": out / "eval.jsonl", "gold_segments": out / "gold" / "segments.jsonl", "manifest": out / "manifest.json",
+        }
+        write_jsonl(paths["seed"], self.seed)
+        write_jsonl(paths["pages"], self.pages)
+        write_jsonl(paths["corpus"], self.corpus)
+        write_jsonl(paths["eval"], self.eval)
+        write_jsonl(paths["gold_segments"], self.gold_segments)
+        write_json(paths["manifest"], self.manifest)
+        return paths
+
+    def perfect_output(self, eval_record: Union[str, Mapping[str, Any]]) -> str:
+        """A complete, correct, assistant-style answer to an eval prompt (what beats the reference)."""
+        eid = eval_record if isinstance(eval_record, str) else eval_record["id"]
+        rng = random.Random(f"toyworld:{self.config.seed}:perfect:{eid}")
+        return chat_text(assistant_parts(self.kb, self.eval_tasks[eid], rng))
+
+
+def _coerce(cfg: Any) -> ToyWorldConfig:
+    if isinstance(cfg, ToyWorldConfig):
+        return cfg
+    if not isinstance(cfg, Mapping):
+        from omegaconf import OmegaConf
+
+        cfg = OmegaConf.to_object(cfg)
+        if isinstance(cfg, ToyWorldConfig):
+            return cfg
+    fields = {f.name for f in dataclasses.fields(ToyWorldConfig)}
+    unknown = sorted(set(cfg) - fields)
+    if unknown:
+        raise ValueError(f"toy world: unknown config key(s) {unknown}")
+    return ToyWorldConfig(**{k: (dict(v) if isinstance(v, Mapping) else list(v) if isinstance(v, (list, tuple)) else v)
+                             for k, v in cfg.items()})
+
+
+def build_world(cfg: Union[ToyWorldConfig, Mapping[str, Any], None] = None) -> World:
+    cfg = _coerce(cfg if cfg is not None else ToyWorldConfig())
+    validate(cfg)
+
+    def stream(name: str) -> random.Random:
+        return random.Random(f"toyworld:{cfg.seed}:{name}")
+
+    kb = build_kb(cfg.n_entities_per_kind, stream("kb"))
+    split = stream("split")
+    seed_entities: list[str] = []
+    for kind in KIND_ORDER:
+        names = list(kb.kinds[kind])
+        split.shuffle(names)
+        chosen = set(names[: int(cfg.seed_fraction * len(names))])
+        seed_entities += [n for n in kb.kinds[kind] if n in chosen]
+    seed_set = set(seed_entities)
+
+    topics = list(kb.entities)
+    stream("topics").shuffle(topics)
+    pages = build_pages(kb, cfg, stream("pages"), topics)
+    gold_rng = stream("gold")
+    gold = [row for p in pages for row in gold_rows(p, kb, gold_rng)]
+
+    covered = {r["entity"] for r in gold if r["grade"] >= 3 and r["entity"]}
+    web_only = [n for n in kb.entities if n not in seed_set and n in covered]
+    evals = eval_records(kb, cfg, stream("eval"), seed_entities, web_only)
+    pairs = seed_pairs(kb, seed_entities, cfg.n_seed, stream("seed"), {task_key(t) for t, _ in evals})
+
+    grades = [int(g) for g in sorted(cfg.grade_mix, reverse=True) if cfg.grade_mix[g] > 0]
+    ratings = rating_examples(kb, seed_entities, cfg.n_rating_examples, grades, stream("rating"),
+                              min(cfg.min_block_chars, cfg.rating_max_output_chars // 2), cfg.rating_max_output_chars,
+                              cfg.rating_slot_layout, {r["text"] for r in gold})
+
+    seed_rows = [{"id": f"toy-seed-{i:04d}", "instruction": x, "output": y, "family": t.family, "entity": t.entity}
+                 for i, (t, x, y) in enumerate(pairs)]
+    seed_rows += [{"id": f"toy-rate-{i:04d}", **r} for i, r in enumerate(ratings)]
+
+    art_rng = stream("corpus")
+    corpus = [{"id": f"toy-kb-{i:04d}", "text": article(kb, e, art_rng)} for i, e in enumerate(kb.entities.values())]
+    corpus += [{"id": f"toy-web-{i:04d}", "text": page_text(p)} for i, p in enumerate(pages)]
+    _assert_no_leak(corpus, [rec for _, rec in evals])
+
+    page_rows = [{"id": p.id, "url": p.url, "html": page_html(p)} for p in pages]
+    eval_rows = [rec for _, rec in evals]
+    manifest = _manifest(cfg, kb, seed_entities, web_only, seed_rows, page_rows, gold, eval_rows, corpus)
+    return World(cfg, kb, seed_entities, seed_rows, page_rows, corpus, eval_rows, gold,
+                 {rec["id"]: t for t, rec in evals}, manifest)
+
+
+def _assert_no_leak(corpus: list[dict[str, Any]], evals: list[dict[str, Any]]) -> None:
+    """The pretraining corpus must not hold an eval prompt or reference verbatim (a generator bug if so)."""
+    blob = "\x00".join(d["text"] for d in corpus)
+    for rec in evals:
+        for field in ("instruction", "output"):
+            if rec[field] in blob:
+                raise RuntimeError(f"toy world: eval {rec['id']} {field} occurs verbatim in the corpus: {rec[field]!r}")
+
+
+def _manifest(cfg, kb, seed_entities, web_only, seed_rows, page_rows, gold, eval_rows, corpus) -> dict[str, Any]:
+    graded = [r for r in gold if r["kind"] not in ("ad", "comments", "quick_links", "footer")]
+    in_window = sum(cfg.min_block_chars <= len(r["text"]) <= cfg.max_block_chars for r in graded)
+    return {
+        "version": TOYWORLD_VERSION,
+        "config": dataclasses.asdict(cfg),
+        "counts": {
+            "entities": len(kb.entities),
+            "seed_entities": len(seed_entities),
+            "web_only_entities_with_good_blocks": len(web_only),
+            "seed_pairs": sum(r["family"] != "rating" for r in seed_rows),
+            "rating_examples": sum(r["family"] == "rating" for r in seed_rows),
+            "seed_families": dict(sorted(Counter(r["family"] for r in seed_rows).items())),
+            "pages": len(page_rows),
+            "sections": len(gold),
+            "graded_blocks": len(graded),
+            "graded_blocks_in_length_window": in_window,
+            "sections_by_grade": {str(g): n for g, n in sorted(Counter(r["grade"] for r in gold).items())},
+            "sections_by_kind": dict(sorted(Counter(r["kind"] for r in gold).items())),
+            "chrome_sections": sum(r["chrome"] for r in gold),
+            "bait_headers": sum(r["bait_header"] for r in gold),
+            "eval": len(eval_rows),
+            "eval_web_only": sum(not r["entity_in_seed"] for r in eval_rows),
+            "eval_families": dict(sorted(Counter(r["family"] for r in eval_rows).items())),
+            "corpus_documents": len(corpus),
+            "corpus_chars": sum(len(d["text"]) for d in corpus),
+        },
+    }

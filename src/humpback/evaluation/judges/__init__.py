@@ -1,0 +1,44 @@
+"""Judges beyond the toy world's oracle: an OpenAI-compatible API judge and a local HF judge (both in
+AlpacaEval's ranking or logprob format), and the annotation cache every judge is wrapped in.
+
+    judge = humpback.evaluation.judging.make_judge(cfg.judge)   # cached, per cfg.judge.kind
+    rows = annotate(judge, records, outputs, generator, cfg.judge.order_seed)
+    attach_extras(judge, rows)   # raw_completion, tokens, price_per_example, time_per_example
+    judge.stats                  # totals: calls, retries, failures, tokens, cost_usd, cache hits
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from humpback.evaluation.judges.accounting import JudgeStats
+from humpback.evaluation.judges.cache import AnnotationCache, CachedJudge, judge_fingerprint
+from humpback.evaluation.judges.prompted import JudgeUnavailable, PromptedJudge, Verdict
+
+__all__ = ["AnnotationCache", "CachedJudge", "JudgeStats", "JudgeUnavailable", "PromptedJudge", "Verdict", "attach_extras",
+           "judge_fingerprint", "with_annotation_cache"]
+
+
+def with_annotation_cache(judge: Any, cfg: Any) -> Any:
+    """`judge` behind the annotation cache in `cfg.cache_dir` (relative paths resolve against the project
+    root); a null cache_dir returns the judge as it is."""
+    from humpback.paths import resolve
+
+    cache_dir = getattr(cfg, "cache_dir", None)
+    if not cache_dir:
+        return judge
+    if "${" in str(cache_dir):  # a plain dataclass outside a composed config: the interpolation is unresolved
+        cache_dir = "outputs/cache/judge_annotations"
+    return CachedJudge(judge, AnnotationCache(resolve(cache_dir), judge_fingerprint(cfg)))
+
+
+def attach_extras(judge: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add the judge's accounting fields to annotation rows made by `judging.annotate` (which records
+    in `swapped` which order the judge saw); rows settled without a call are left as they are."""
+    extras_for = getattr(judge, "extras_for", None)
+    if extras_for is None:
+        return rows
+    for row in rows:
+        a, b = (row["output_2"], row["output_1"]) if row.get("swapped") else (row["output_1"], row["output_2"])
+        row.update(extras_for(row["instruction"], a, b))
+    return rows

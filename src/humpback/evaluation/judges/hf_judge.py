@@ -1,0 +1,36 @@
+"""Judge with a local HF model, same prompts and parsers as the API judge: the model runs in process
+(serve.backend.HFBackend, the same code humpback-serve uses), prompts are batched per forward pass."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+from humpback.evaluation.judges.accounting import JudgeStats
+from humpback.evaluation.judges.prompted import ChatParams, ChatReply, PromptedJudge, TransportError
+
+
+class LocalChatTransport:
+    def __init__(self, backend: Any):
+        self.backend = backend
+
+    def chat_many(self, conversations: list[list[dict[str, str]]], params: ChatParams) -> Iterator[tuple[int, ChatReply | TransportError]]:
+        size = self.backend.batch_size
+        for b in range(0, len(conversations), size):
+            texts = [self.backend.render_chat(conv) for conv in conversations[b : b + size]]
+            start = time.perf_counter()
+            done = self.backend.complete(texts, max_tokens=params.max_tokens, temperature=params.temperature, top_logprobs=params.top_logprobs)
+            seconds = (time.perf_counter() - start) / max(1, len(texts))
+            for j, c in enumerate(done):
+                top = c.top_logprobs[0] if c.top_logprobs else None
+                yield b + j, ChatReply(c.text, top, c.prompt_tokens, c.completion_tokens, seconds)
+
+
+def make_hf_judge(cfg: Any) -> PromptedJudge:
+    from humpback.serve.backend import HFBackend
+
+    if not cfg.model:
+        raise ValueError("judge.model must name a local model folder for judge.kind=hf")
+    backend = HFBackend(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
+    return PromptedJudge(cfg.name, LocalChatTransport(backend), cfg.prompt_format, cfg.max_tokens, cfg.temperature, cfg.top_logprobs,
+                         stats=JudgeStats())

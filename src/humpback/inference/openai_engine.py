@@ -1,0 +1,133 @@
+"""Engine over any OpenAI-compatible server (`humpback-serve`, vLLM's server, a hosted API), with the
+same interface as HFEngine. Also home of the client setup and retry policy the API judge shares.
+
+The key comes only from the environment (OPENAI_API_KEY or another named variable); a loopback server
+needs none.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Optional, TypeVar
+from urllib.parse import urlparse
+
+import openai
+
+from humpback.inference.config import DecodeConfig
+
+log = logging.getLogger("humpback")
+T = TypeVar("T")
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError)
+
+
+def is_loopback(base_url: Optional[str]) -> bool:
+    return bool(base_url) and (urlparse(base_url).hostname or "") in LOOPBACK_HOSTS
+
+
+def api_key_from_env(env_var: str, base_url: Optional[str]) -> str:
+    """The key from `env_var`; a loopback server without one gets a placeholder (it checks nothing)."""
+    key = os.environ.get(env_var)
+    if key:
+        return key
+    if is_loopback(base_url):
+        return "no-key-needed-on-loopback"
+    raise RuntimeError(f"the API key is read from the environment variable {env_var}, which is not set "
+                       f"(endpoint: {base_url or 'the client default'})")
+
+
+def make_client(base_url: Optional[str], api_key_env: str = "OPENAI_API_KEY", timeout_s: float = 60.0) -> openai.OpenAI:
+    """An OpenAI client that never retries on its own: `call_with_retries` does, and counts."""
+    return openai.OpenAI(api_key=api_key_from_env(api_key_env, base_url), base_url=base_url or None, timeout=timeout_s, max_retries=0)
+
+
+def is_retryable(err: BaseException) -> bool:
+    if isinstance(err, RETRYABLE):
+        return True
+    return isinstance(err, openai.APIStatusError) and err.status_code in (408, 409)
+
+
+def _retry_after(err: BaseException) -> Optional[float]:
+    response = getattr(err, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+def call_with_retries(fn: Callable[[], T], max_retries: int, backoff_s: float = 1.0, max_backoff_s: float = 60.0,
+                      on_retry: Optional[Callable[[BaseException], None]] = None, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Call `fn`; on 429 / 5xx / 408 / 409 / timeout / connection errors wait (exponential backoff with
+    jitter, at least the server's Retry-After, at most max_backoff_s) and try again, up to max_retries
+    times; other errors (bad request, auth, unknown model) are raised at once."""
+    for attempt in range(max_retries + 1):
+        try:
+            return fn()
+        except Exception as err:
+            if attempt >= max_retries or not is_retryable(err):
+                raise
+            wait = min(max_backoff_s, backoff_s * 2**attempt) * random.uniform(0.5, 1.0)
+            wait = min(max_backoff_s, max(wait, _retry_after(err) or 0.0))
+            if on_retry is not None:
+                on_retry(err)
+            log.debug("retrying after %s in %.2fs (attempt %d of %d)", type(err).__name__, wait, attempt + 1, max_retries)
+            sleep(wait)
+    raise AssertionError("unreachable")
+
+
+class OpenAIEngine:
+    """generate() and next_token_probs() through `/v1/completions`, batches of prompts per request."""
+
+    def __init__(self, base_url: Optional[str], model: str, batch_size: int = 16, api_key_env: str = "OPENAI_API_KEY",
+                 timeout_s: float = 600.0, max_retries: int = 6, max_concurrency: int = 4, top_logprobs: int = 20):
+        self.client = make_client(base_url, api_key_env, timeout_s)
+        self.model = model
+        self.batch_size = max(1, batch_size)
+        self.max_retries = max_retries
+        self.max_concurrency = max(1, max_concurrency)
+        self.top_logprobs = top_logprobs  # OpenAI's hosted completions allow 5; humpback-serve and vLLM 20
+
+    def _complete(self, prompts: list[str], **kw: Any) -> Any:
+        return call_with_retries(lambda: self.client.completions.create(model=self.model, prompt=prompts, **kw), self.max_retries)
+
+    def _map_batches(self, prompts: list[str], fn: Callable[[int, list[str]], list[T]]) -> list[T]:
+        starts = list(range(0, len(prompts), self.batch_size))
+        with ThreadPoolExecutor(self.max_concurrency) as pool:
+            parts = pool.map(lambda b: fn(b, prompts[b : b + self.batch_size]), starts)
+            return [x for part in parts for x in part]
+
+    def generate(self, prompts: list[str], decode: DecodeConfig, seed: int = 0) -> list[str]:
+        def batch(start: int, chunk: list[str]) -> list[str]:
+            sample = decode.temperature > 0
+            resp = self._complete(chunk, max_tokens=decode.max_new_tokens, temperature=decode.temperature,
+                                  top_p=decode.top_p if sample else 1.0, seed=seed + start)
+            texts = [""] * len(chunk)
+            for choice in resp.choices:
+                texts[choice.index] = choice.text.strip()
+            return texts
+
+        return self._map_batches(prompts, batch) if prompts else []
+
+    def next_token_probs(self, prompts: list[str], candidates: list[str]) -> list[list[float]]:
+        """P(candidate | prompt) for the first generated token, renormalised over the candidates, read from
+        the server's top log-probabilities; NaNs when no candidate is among them (no guess)."""
+        k = min(max(self.top_logprobs, len(candidates)), 20)
+
+        def batch(start: int, chunk: list[str]) -> list[list[float]]:
+            resp = self._complete(chunk, max_tokens=1, temperature=0.0, logprobs=k)
+            rows: list[list[float]] = [[math.nan] * len(candidates) for _ in chunk]
+            for choice in resp.choices:
+                top = (choice.logprobs.top_logprobs or [{}])[0] if choice.logprobs else {}
+                mass = [sum(math.exp(lp) for tok, lp in (top or {}).items() if tok.strip() == c.strip()) for c in candidates]
+                total = sum(mass)
+                if total > 0:
+                    rows[choice.index] = [m / total for m in mass]
+            return rows
+
+        return self._map_batches(prompts, batch) if prompts else []

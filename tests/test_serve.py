@@ -1,0 +1,237 @@
+"""humpback-serve: the OpenAI-compatible protocol over a tiny local model, fault injection, the CLI, and
+the openai engine. Everything talks over loopback only; every server stops at the end of its test."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import openai
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from humpback.evaluation.judges import prompts as judge_prompts
+from humpback.inference import make_engine
+from humpback.inference.config import DecodeConfig
+from humpback.inference.openai_engine import OpenAIEngine
+from humpback.models import factory
+from humpback.models.config import ModelConfig, ScratchModelConfig
+from humpback.models.tokenizer import train_bpe_tokenizer
+from humpback.serve import FaultConfig, FaultInjector, HumpbackServer, parse_faults, serve_in_thread
+from humpback.serve.faults import faults_from_env
+
+REPO = Path(__file__).resolve().parents[1]
+LOGIT_m = 4.0  # the tiny judge model's next-token logits: m, M = m + ln 3, every other token 0
+LOGIT_M = LOGIT_m + math.log(3.0)
+PREFERENCE_M = 1.75  # 1 + P(M) / (P(m) + P(M)) = 1 + 3/4
+
+
+def build_judge_model(out: Path) -> Path:
+    """A tiny Llama whose next-token distribution is the same after any prompt: attention and MLP write
+    nothing, every token embeds to e_0, and the untied head scores only m and M. So a judge reading its
+    first-token logprobs always prefers the second output with exactly 1.75 (and greedy text is "MMM...")."""
+    texts = [judge_prompts.RANKING_USER, judge_prompts.LOGPROB_USER, judge_prompts.RANKING_SYSTEM, judge_prompts.LOGPROB_SYSTEM,
+             "What is the capital of Vellmora? The capital is Oskbridge, a harbour town."] * 20
+    tok = train_bpe_tokenizer(texts, vocab_size=300)
+    cfg = ModelConfig(scratch=ScratchModelConfig(hidden_size=32, intermediate_size=64, num_layers=1, num_heads=2, num_kv_heads=2))
+    config = factory.scratch_model(cfg, tok).config
+    config.tie_word_embeddings = False
+    config.rms_norm_eps = 1e-12
+    model = type(factory.scratch_model(cfg, tok))(config)
+    hidden = config.hidden_size
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.model.embed_tokens.weight[:, 0] = 1.0
+        model.model.norm.weight[0] = 1.0  # the final hidden state is sqrt(hidden) * e_0 after any prompt
+        for label, logit in (("m", LOGIT_m), ("M", LOGIT_M)):
+            model.lm_head.weight[tok.convert_tokens_to_ids(label), 0] = logit / math.sqrt(hidden)
+    out.mkdir(parents=True, exist_ok=True)
+    factory.save_model(model, tok, out, base="", cfg=cfg)
+    return out
+
+
+def expected_logprobs(vocab: int) -> tuple[float, float]:
+    log_z = math.log(math.exp(LOGIT_m) + math.exp(LOGIT_M) + (vocab - 2))
+    return LOGIT_m - log_z, LOGIT_M - log_z
+
+
+@pytest.fixture(scope="session")
+def judge_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_judge_model(tmp_path_factory.mktemp("models") / "judge")
+
+
+@pytest.fixture(scope="session")
+def backend(judge_model_dir: Path):
+    from humpback.serve.backend import HFBackend
+
+    return HFBackend(judge_model_dir, device="cpu", batch_size=4)
+
+
+def client(url: str, key: str = "unused", timeout: float = 10.0) -> openai.OpenAI:
+    return openai.OpenAI(api_key=key, base_url=url, max_retries=0, timeout=timeout)
+
+
+def test_fault_specs_parse_from_flags_and_env() -> None:
+    assert parse_faults("fail_500=2, fail_429=1,slow=1,slow_s=2.5") == FaultConfig(fail_500=2, fail_429=1, slow=1, slow_s=2.5)
+    assert faults_from_env({"HUMPBACK_SERVE_FAULTS": "fail_every=3"}) == FaultConfig(fail_every=3)
+    assert faults_from_env({}) == FaultConfig()
+    for bad in ("fail_501=1", "fail_500", "slow_s=soon", "fail_429=-1"):
+        with pytest.raises(ValueError, match="bad fault"):
+            parse_faults(bad)
+
+
+def test_faults_come_in_documented_order() -> None:
+    inj = FaultInjector(FaultConfig(fail_500=1, fail_429=2, slow=1, slow_s=0.5, fail_every=3, retry_after_s=0.25))
+    seen = []
+    for _ in range(10):
+        f = inj.next_fault()
+        seen.append(f.status or ("slow" if f.delay_s else None))
+    assert seen == [500, 429, 429, "slow", None, None, 500, None, None, 500]
+    assert inj.injected == {"500": 3, "429": 2, "slow": 1}
+    inj = FaultInjector(FaultConfig(fail_429=1, retry_after_s=0.25))
+    assert inj.next_fault().headers == {"Retry-After": "0.25"}
+
+
+def test_chat_completion_reports_first_token_logprobs(backend) -> None:
+    lp_m, lp_M = expected_logprobs(len(backend.tok))
+    with serve_in_thread(HumpbackServer({"judge": backend})) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        resp = client(server.url).chat.completions.create(
+            model="judge", messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "m or M?"}],
+            max_tokens=3, temperature=0, logprobs=True, top_logprobs=3)
+    choice = resp.choices[0]
+    assert choice.message.content == "MMM" and choice.finish_reason == "length"
+    first = choice.logprobs.content[0]
+    assert first.token == "M" and first.logprob == pytest.approx(lp_M, abs=1e-4)
+    assert [(t.token, round(t.logprob, 4)) for t in first.top_logprobs[:2]] == [("M", round(lp_M, 4)), ("m", round(lp_m, 4))]
+    assert len(first.top_logprobs) == 3
+    prompt = backend.render_chat([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "m or M?"}])
+    assert prompt == "[INST] Be brief.\n\nm or M? [/INST]"  # the model card's template
+    assert resp.usage.prompt_tokens == backend.count_tokens(prompt) + 1  # + BOS
+    assert resp.usage.completion_tokens == 3 and resp.model == "judge"
+
+
+def test_completions_batch_stop_and_model_path_alias(backend, judge_model_dir: Path) -> None:
+    lp_m, lp_M = expected_logprobs(len(backend.tok))
+    with serve_in_thread(HumpbackServer({"judge": backend})) as server:
+        c = client(server.url)
+        resp = c.completions.create(model=str(judge_model_dir), prompt=["short", "a longer prompt"], max_tokens=2, temperature=0, logprobs=2)
+        stopped = c.completions.create(model="judge", prompt="x", max_tokens=4, temperature=0, stop=["MM"])
+        listed = c.models.list()
+    assert [ch.text for ch in sorted(resp.choices, key=lambda ch: ch.index)] == ["MM", "MM"]
+    top = resp.choices[0].logprobs.top_logprobs[0]
+    assert set(top) == {"M", "m"} and top["m"] == pytest.approx(lp_m, abs=1e-4) and top["M"] == pytest.approx(lp_M, abs=1e-4)
+    assert resp.choices[0].logprobs.tokens == ["M", "M"] and resp.choices[0].logprobs.text_offset == [0, 1]
+    assert resp.usage.completion_tokens == 4
+    assert stopped.choices[0].text == "" and stopped.choices[0].finish_reason == "stop"
+    assert [m.id for m in listed.data] == ["judge"]
+
+
+def _post(url: str, payload: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=payload, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_bad_requests_get_openai_style_errors(backend) -> None:
+    with serve_in_thread(HumpbackServer({"judge": backend})) as server:
+        base = server.url
+        ok = json.dumps({"model": "judge", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}).encode()
+        cases = {
+            "bad json": _post(f"{base}/chat/completions", b"{not json"),
+            "unknown model": _post(f"{base}/chat/completions", ok.replace(b'"judge"', b'"gpt-9"')),
+            "stream": _post(f"{base}/chat/completions", ok[:-1] + b', "stream": true}'),
+            "no messages": _post(f"{base}/chat/completions", b'{"model": "judge", "messages": []}'),
+            "too many logprobs": _post(f"{base}/completions", b'{"model": "judge", "prompt": "x", "logprobs": 99}'),
+            "token prompt": _post(f"{base}/completions", b'{"model": "judge", "prompt": [1, 2]}'),
+            "no route": _post(f"{base}/embeddings", ok),
+        }
+    statuses = {name: status for name, (status, _) in cases.items()}
+    assert statuses == {"bad json": 400, "unknown model": 404, "stream": 400, "no messages": 400, "too many logprobs": 400,
+                        "token prompt": 400, "no route": 404}
+    body = cases["unknown model"][1]["error"]
+    assert body["type"] == "invalid_request_error" and body["param"] == "model" and "gpt-9" in body["message"]
+
+
+def test_api_key_is_checked_when_configured(backend) -> None:
+    with serve_in_thread(HumpbackServer({"judge": backend}, api_key="sk-loopback-test")) as server:
+        with pytest.raises(openai.AuthenticationError):
+            client(server.url, key="wrong").models.list()
+        assert [m.id for m in client(server.url, key="sk-loopback-test").models.list().data] == ["judge"]
+
+
+def test_injected_faults_reach_the_client(backend) -> None:
+    faults = FaultInjector(FaultConfig(fail_500=1, fail_429=1, slow=1, slow_s=1.0, retry_after_s=0.5))
+    msg = [{"role": "user", "content": "hi"}]
+    with serve_in_thread(HumpbackServer({"judge": backend}, faults=faults)) as server:
+        c = client(server.url, timeout=0.3)
+        with pytest.raises(openai.InternalServerError):
+            c.chat.completions.create(model="judge", messages=msg, max_tokens=1)
+        with pytest.raises(openai.RateLimitError) as err:
+            c.chat.completions.create(model="judge", messages=msg, max_tokens=1)
+        assert err.value.response.headers["retry-after"] == "0.5"
+        with pytest.raises(openai.APITimeoutError):
+            c.chat.completions.create(model="judge", messages=msg, max_tokens=1)
+        assert c.chat.completions.create(model="judge", messages=msg, max_tokens=1).choices[0].message.content == "M"
+        assert server.stats()["injected"] == {"500": 1, "429": 1, "slow": 1}
+    # the sleeping handler was woken by the shutdown, not left behind
+    assert server.stopping.is_set()
+
+
+def test_openai_engine_generates_and_scores_through_the_server(backend, judge_model_dir: Path) -> None:
+    with serve_in_thread(HumpbackServer({"judge": backend})) as server:
+        cfg = OmegaConf.create({"model": {}, "generate": {"engine": "openai", "base_url": server.url, "batch_size": 2}})
+        engine = make_engine(str(judge_model_dir), cfg)  # addressed by its folder path
+        assert isinstance(engine, OpenAIEngine)
+        texts = engine.generate(["a", "bb", "ccc"], DecodeConfig(temperature=0.0, max_new_tokens=2))
+        probs = engine.next_token_probs(["a", "bb", "ccc"], ["m", "M", "zzz"])
+        sampled = engine.generate(["a"], DecodeConfig(temperature=1.0, top_p=0.9, max_new_tokens=3), seed=5)
+        again = engine.generate(["a"], DecodeConfig(temperature=1.0, top_p=0.9, max_new_tokens=3), seed=5)
+    assert texts == ["MM", "MM", "MM"]
+    for p_m, p_M, p_z in probs:  # renormalised over the candidates; "zzz" is not among the top tokens
+        assert (p_m, p_M, p_z) == (pytest.approx(0.25, abs=1e-4), pytest.approx(0.75, abs=1e-4), 0.0)
+    assert sampled == again  # the seed decides the sample
+
+
+def test_cli_prints_its_url_and_serves_until_terminated(judge_model_dir: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HUMPBACK_SERVE_FAULTS": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "humpback.cli.serve", "--model", str(judge_model_dir), "--name", "tiny", "--port", "0",
+                             "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()  # bounded: the process exits (EOF) if it fails to start
+        assert line.startswith("humpback-serve: serving tiny at http://127.0.0.1:"), proc.stderr.read() if not line else line
+        url = line.split(" at ")[1].strip()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert [m.id for m in client(url).models.list().data] == ["tiny"]
+                break
+            except openai.APIConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert proc.returncode == 0
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+def test_cli_rejects_bad_arguments(tmp_path: Path) -> None:
+    from humpback.cli.serve import main
+
+    assert main(["--model", str(tmp_path / "missing"), "--port", "0"]) == 2
+    assert main(["--model", str(tmp_path), "--faults", "explode=1"]) == 2
+    assert main(["--model", str(tmp_path), "--api-key-env", "HUMPBACK_TEST_UNSET_VARIABLE"]) == 2
