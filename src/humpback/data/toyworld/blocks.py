@@ -166,7 +166,7 @@ def junk_parts(kind: str, rng: random.Random, min_chars: int, topic: Entity, tow
         return [("p", " ".join(sentences))]
     if kind == "repetition":
         sentence = rng.choice(REPEATED).format(e=topic.ref)
-        times = max(5, -(-min_chars // (len(sentence) + 1)))
+        times = max(5, -(-(min_chars + 1) // (len(sentence) + 1)))
         return [("p", " ".join([sentence] * times))]
     if kind == "offtopic":
         pool = list(OFFTOPIC)

@@ -3,9 +3,15 @@
 A one-GPU preset, where the paper's effects (curation beats no curation, seed + curated beats
 either alone, tags help) have enough data to show, is `GPU_PRESET` below, e.g.
 `ToyWorldConfig(**GPU_PRESET)` or the Hydra overrides
-`data.world.n_entities_per_kind=300 data.world.n_seed=3200 data.world.n_pages=12000 ...`:
-about 1,500 entities, 3,200 seed pairs (as the paper's seed), 400 rating examples, 12,000 pages
-(~60k graded blocks, ~30k segments after filtering) and 250 eval prompts (the paper's dev-set size).
+`data.world.n_entities_per_kind=300 data.world.n_seed=3200 data.world.n_pages=12000
+data.world.n_rating_examples=400 data.world.n_eval=250`: 1,500 entities, 3,200 seed pairs (the
+paper's seed size), 400 rating examples, 12,000 pages (~60k graded blocks, ~50k segments after the
+toy segment filters, ~27M corpus characters) and 250 eval prompts (the paper's dev-set size).
+It builds in about 30 s on one CPU core. For the data-scaling sweeps (augmented N up to 25,600 at
+k = 5) raise n_pages (and grade_mix["5"]) until enough grade-5 segments exist.
+
+Hydra merges dicts: overriding grade_mix keeps the keys you leave out, so set a kind you do not
+want to 0 (e.g. `data.world.grade_mix.4=0`).
 """
 
 from __future__ import annotations

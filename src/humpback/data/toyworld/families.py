@@ -9,12 +9,12 @@ howto (ordered steps; dishes and devices), compare (three attributes of two same
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from .kb import Entity, KnowledgeBase, capitalize, key_of, strip_article
 from .render import Part
-from .style import FILLER
 
 FAMILIES = ("fact", "describe", "list", "howto", "compare")
 
@@ -221,10 +221,12 @@ def required(kb: KnowledgeBase, task: Task) -> list[str]:
 
 
 def make_check(kb: KnowledgeBase, task: Task) -> dict[str, Any]:
-    """All the oracle needs, as plain JSON: required keys, wrong values to watch for, expected form."""
+    """All the oracle needs, as plain JSON: required keys, wrong values to watch for, expected form.
+
+    Wrong values are the other entities' values of the asked attributes (or list items), minus
+    anything that also appears among the true values of the entities involved."""
     ent = kb[task.entity]
     involved = [ent] + ([kb[task.other]] if task.other else [])
-    sheet = " | ".join(e.fact_sheet() for e in involved)
     if task.family == "fact":
         attrs = [task.attr]
     elif task.family == "describe":
@@ -232,17 +234,10 @@ def make_check(kb: KnowledgeBase, task: Task) -> dict[str, Any]:
     elif task.family == "compare":
         attrs = list(SPECS[ent.kind].compare)
     else:
-        attrs = []
-    candidates: list[str] = []
-    for other in kb.of_kind(ent.kind):
-        if other.name in (ent.name, task.other):
-            continue
-        candidates += [other.facts[a] for a in attrs]
-        if task.family in ("list", "howto"):
-            candidates += other.items
-    from .oracle import mentions  # the oracle's own matcher decides what "appears" means
-
-    forbidden = sorted({key_of(v) for v in candidates if not mentions(sheet, key_of(v))})
+        attrs = ["items"]
+    grams = _word_ngrams(" | ".join(e.fact_sheet() for e in involved))
+    candidates = set().union(*(_domain(kb, ent.kind, a) for a in attrs))
+    forbidden = sorted(k for k in candidates if tuple(_TOKEN.findall(k)) not in grams)
     return {
         "family": task.family,
         "kind": ent.kind,
@@ -253,6 +248,25 @@ def make_check(kb: KnowledgeBase, task: Task) -> dict[str, Any]:
         "forbidden": forbidden,
         "format": {"list": "list", "howto": "steps"}.get(task.family, "prose"),
     }
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _word_ngrams(text: str, n_max: int = 6) -> set[tuple[str, ...]]:
+    """Every run of up to n_max words: a key is "in" the text when its words form one of them
+    (a little looser than the oracle's matcher, so it never lists a true value as wrong)."""
+    words = _TOKEN.findall(text.lower())
+    return {tuple(words[i:i + n]) for n in range(1, n_max + 1) for i in range(len(words) - n + 1)}
+
+
+def _domain(kb: KnowledgeBase, kind: str, attr: str) -> frozenset[str]:
+    """Keys of every value the kind's entities have for `attr` ("items": the list attribute)."""
+    cache = kb.cache.setdefault("domains", {})
+    if (kind, attr) not in cache:
+        values = [v for e in kb.of_kind(kind) for v in (e.items if attr == "items" else [e.facts[attr]])]
+        cache[(kind, attr)] = frozenset(key_of(v) for v in values)
+    return cache[(kind, attr)]
 
 
 # ---------------------------------------------------------------- assistant answers
@@ -335,10 +349,9 @@ def reference_parts(kb: KnowledgeBase, task: Task, rng: random.Random, coverage:
                  f"{other.name}: {strip_article(other.facts[a])}"
                  for a in spec.compare[:n_attrs]]
         parts = [("p", f"A quick side-by-side of {ent.ref} and {other.ref}:"), ("ul", lines)]
-    if rng.random() < filler_share:
-        filler = rng.choice(FILLER[:2])
-        if filler == "great question":
-            parts = [("p", "Great question! " + parts[0][1])] + parts[1:] if parts[0][0] == "p" else parts
+    if rng.random() < filler_share:  # both phrases are in style.FILLER, which the oracle penalises
+        if rng.random() < 0.5:
+            parts = [("p", "Great question! " + parts[0][1])] + parts[1:]
         else:
             parts = parts + [("p", "Hope this helps!")]
     return parts

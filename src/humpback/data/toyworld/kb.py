@@ -129,8 +129,10 @@ class NameForge:
         self.used: set[str] = set()
 
     def word(self, syllables: int | None = None) -> str:
-        for _ in range(10_000):
+        for attempt in range(10_000):
             n = syllables or self.rng.choice((2, 2, 3))
+            if attempt >= 200:  # the short names are running out: allow one more syllable
+                n += 1
             w = "".join(self.rng.choice(SYLLABLES) for _ in range(n)).capitalize()
             if len(w) >= 4 and w not in self.used:
                 self.used.add(w)
@@ -142,6 +144,7 @@ class NameForge:
 class KnowledgeBase:
     entities: dict[str, Entity]  # name -> entity, in generation order
     kinds: dict[str, list[str]]  # kind -> entity names
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # derived lookups (families.make_check)
 
     def __getitem__(self, name: str) -> Entity:
         return self.entities[name]

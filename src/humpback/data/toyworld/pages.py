@@ -17,7 +17,7 @@ from typing import Any, Optional
 from . import render
 from .blocks import JUNK_KINDS, chatter_parts, graded_parts, junk_parts, PROMO, PRODUCTS
 from .config import ToyWorldConfig
-from .families import SPECS, Task, families_of, instruction, make_check
+from .families import SPECS, Task, families_of, instruction
 from .kb import KnowledgeBase, capitalize
 from .render import slug
 
@@ -80,12 +80,20 @@ class Page:
     nav: list[str]
     sections: list[Section] = field(default_factory=list)  # in document order
 
+    @property
+    def heading(self) -> str:
+        """The title without the site name (shown at the top of the page)."""
+        return self.title.split(" - ")[0].split(" | ")[0]
 
-def related(kb: KnowledgeBase, name: str) -> list[str]:
-    """Entities a page about `name` may also cover (its town, its maker, dishes from a town...)."""
-    ent = kb[name]
-    links = [v for v in ent.facts.values() if v in kb.entities]
-    links += [o.name for o in kb.entities.values() if name in o.facts.values()]
+
+def related_index(kb: KnowledgeBase) -> dict[str, list[str]]:
+    """Entities a page about each entity may also cover (its town, its maker, dishes from a town...)."""
+    links: dict[str, list[str]] = {n: [] for n in kb.entities}
+    for ent in kb.entities.values():
+        for v in ent.facts.values():
+            if v in kb.entities:
+                links[ent.name].append(v)
+                links[v].append(ent.name)
     return links
 
 
@@ -144,6 +152,7 @@ def build_pages(kb: KnowledgeBase, cfg: ToyWorldConfig, rng: random.Random, topi
     weights = [float(cfg.grade_mix[g]) for g in grades]
     lo, hi = cfg.sections_per_page
     pages = []
+    related = related_index(kb)
     for i in range(cfg.n_pages):
         topic = topics[i % len(topics)]
         ent = kb[topic]
@@ -154,7 +163,7 @@ def build_pages(kb: KnowledgeBase, cfg: ToyWorldConfig, rng: random.Random, topi
             E=ent.Ref, e=ent.ref, site=site)
         page = Page(f"toy-page-{i:04d}", f"https://www.{host}.example/{ent.kind}/{slug(ent.name)}-{i}", title, site,
                     topic, nav)
-        links = related(kb, topic)
+        links = related[topic]
         taken: set = set()
         body: list[Section] = []
         for _ in range(rng.randint(lo, hi)):
@@ -212,13 +221,14 @@ def _graded_section(kb: KnowledgeBase, cfg: ToyWorldConfig, rng: random.Random, 
             taken.add(key)
             parts, kind = made
             return Section("", parts, grade, kind, task=task, entity=task.entity)
-        # no task of this grade fits the length window: junk instead (counted in the manifest)
+        # no task of this grade fits the length window (rare): junk instead; the manifest's
+        # sections_by_grade shows the mix actually realised
     kind = rng.choice(JUNK_KINDS)
     ent = kb[topic]
     town = rng.choice(kb.kinds["town"])
     other = kb[rng.choice(kb.kinds[ent.kind])].ref
     parts = junk_parts(kind, rng, cfg.min_block_chars, ent, town, other)
-    mentioned = topic if kind in ("nav", "repetition") else None
+    mentioned = topic if kind == "repetition" else None
     return Section("", parts, 1, kind, entity=mentioned, bait_header=rng.random() < cfg.junk_bait_header_share)
 
 
@@ -251,7 +261,7 @@ def page_html(page: Page) -> str:
         f'<div class="site-name">{escape(page.site, quote=False)}</div>',
         f"<nav><ul>{nav}</ul></nav>",
         "<main>",
-        f'<div class="page-title">{escape(page.title.split(" - ")[0].split(" | ")[0], quote=False)}</div>',
+        f'<div class="page-title">{escape(page.heading, quote=False)}</div>',
         "<article>",
         *[_section_html(s) for s in article],
         "</article>",
@@ -274,7 +284,7 @@ def ordered_sections(page: Page) -> list[Section]:
 
 def page_text(page: Page) -> str:
     """The visible text of the page, in reading order (for the pretraining corpus)."""
-    lines = [page.site, " | ".join(page.nav), page.title.split(" - ")[0].split(" | ")[0]]
+    lines = [page.site, " | ".join(page.nav), page.heading]
     for s in ordered_sections(page):
         if s.header:
             lines.append(s.header)
@@ -292,10 +302,11 @@ def gold_rows(page: Page, kb: KnowledgeBase, rng: random.Random) -> list[dict[st
             "grade": s.grade,
             "family": s.task.family if s.task else None,
             "entity": s.entity,
+            "attribute": s.task.attr if s.task else None,  # fact family: the asked attribute
+            "other_entity": s.task.other if s.task else None,  # compare family: the second entity
             "kind": s.kind,
             "chrome": s.chrome,
             "bait_header": s.bait_header,
-            "instruction": instruction(kb, s.task, rng) if s.task else None,
-            "check": make_check(kb, s.task) if s.task else None,
+            "instruction": instruction(kb, s.task, rng) if s.task else None,  # one wording of the block's request
         })
     return rows

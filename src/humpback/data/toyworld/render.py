@@ -20,7 +20,7 @@ Part = tuple
 
 
 def _ol_lines(items: list[str], start: int) -> list[str]:
-    return [f"{start + i}. {item}" for i, item in enumerate(items)]
+    return [f"{start + i}. {capitalize(item)}" for i, item in enumerate(items)]
 
 
 def slug(text: str) -> str:

@@ -18,7 +18,7 @@ from humpback.data.records import write_json, write_jsonl
 from .config import ToyWorldConfig, validate
 from .corpus import article
 from .evalset import eval_records
-from .families import Task, assistant_parts
+from .families import Task, assistant_parts, make_check
 from .kb import KIND_ORDER, KnowledgeBase, build_kb
 from .pages import build_pages, gold_rows, page_html, page_text
 from .render import chat_text
@@ -54,6 +54,14 @@ class World:
         write_jsonl(paths["gold_segments"], self.gold_segments)
         write_json(paths["manifest"], self.manifest)
         return paths
+
+    def check_for(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The oracle's check for a gold segment row (or any dict with family, entity, attribute,
+        other_entity), e.g. to grade (instruction, segment) pairs with OracleJudge.grade."""
+        if not row.get("family"):
+            raise ValueError("toy world: a junk segment has no request to check against")
+        task = Task(row["family"], row["entity"], attr=row.get("attribute"), other=row.get("other_entity"))
+        return make_check(self.kb, task)
 
     def perfect_output(self, eval_record: Union[str, Mapping[str, Any]]) -> str:
         """A complete, correct, assistant-style answer to an eval prompt (what beats the reference)."""

@@ -29,7 +29,8 @@ def with_annotation_cache(judge: Any, cfg: Any) -> Any:
         return judge
     if "${" in str(cache_dir):  # a plain dataclass outside a composed config: the interpolation is unresolved
         cache_dir = "outputs/cache/judge_annotations"
-    return CachedJudge(judge, AnnotationCache(resolve(cache_dir), judge_fingerprint(cfg)))
+    prompted = cfg.kind in ("api", "hf")  # they see instruction and outputs only; other judges also read the record
+    return CachedJudge(judge, AnnotationCache(resolve(cache_dir), judge_fingerprint(cfg)), key_record=not prompted)
 
 
 def attach_extras(judge: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

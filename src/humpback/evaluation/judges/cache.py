@@ -4,7 +4,8 @@ outputs) makes no new judge calls.
 One SQLite file (`<cache_dir>/annotations.sqlite`, safe for concurrent jobs) holds a row per verdict,
 keyed by sha256 of (instruction, output_1, output_2, judge fingerprint), where output_1/output_2 are in
 the order the judge saw them and the fingerprint is the canonical JSON of the judge settings that can
-change a verdict (kind, model, prompt format and wording, decoding). Where the judge is served
+change a verdict (kind, model, prompt format and wording, decoding). Judges that also read the eval
+record (the toy world's oracle checks the facts kept there) get the record in the key as well. Where the judge is served
 (base_url), how hard it is pushed (concurrency, retries, timeouts), its label and prices are left out.
 Failed requests are never cached; unparsable answers are (they are answers, and were paid for).
 """
@@ -77,9 +78,12 @@ class AnnotationCache:
             conn = self._local.conn = sqlite3.connect(self.path, timeout=120.0)
         return conn
 
-    def key(self, instruction: str, output_1: str, output_2: str) -> str:
-        payload = _canonical({"instruction": instruction, "output_1": output_1, "output_2": output_2, "judge": self.fingerprint})
-        return hashlib.sha256(payload.encode()).hexdigest()
+    def key(self, instruction: str, output_1: str, output_2: str, record: Optional[dict[str, Any]] = None) -> str:
+        """`record` joins the key only for judges that read it (the toy oracle checks facts kept there)."""
+        fields = {"instruction": instruction, "output_1": output_1, "output_2": output_2, "judge": self.fingerprint}
+        if record is not None:
+            fields["record"] = record
+        return hashlib.sha256(_canonical(fields).encode()).hexdigest()
 
     def get_many(self, keys: list[str]) -> dict[str, Verdict]:
         found: dict[str, Verdict] = {}
@@ -112,28 +116,31 @@ class AnnotationCache:
 
 class CachedJudge:
     """Wraps any PairwiseJudge: cached items cost nothing, duplicates in a batch are judged once, and each
-    new verdict is stored the moment it arrives. `stats` adds cache hits/misses to the judge's totals."""
+    new verdict is stored the moment it arrives. `stats` adds cache hits/misses to the judge's totals.
+    `key_record`: the judge reads the eval record too (the oracle), so the record is part of the key."""
 
-    def __init__(self, inner: Any, cache: AnnotationCache):
+    def __init__(self, inner: Any, cache: AnnotationCache, key_record: bool = False):
         self.inner = inner
         self.cache = cache
+        self.key_record = key_record
         self.name = inner.name
         self.accounting: JudgeStats = getattr(inner, "accounting", None) or JudgeStats()
-        self._extras: dict[str, dict[str, Any]] = {}
+        self._extras: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     @property
     def stats(self) -> dict[str, float]:
         return self.accounting.as_dict()
 
     def compare_many(self, items: list[dict[str, Any]]) -> list[Optional[float]]:
-        keys = [self.cache.key(it["instruction"], it["output_a"], it["output_b"]) for it in items]
+        keys = [self.cache.key(it["instruction"], it["output_a"], it["output_b"], it.get("record") if self.key_record else None)
+                for it in items]
         known = self.cache.get_many(keys)
         first: dict[str, int] = {}
         for i, k in enumerate(keys):
             if k not in known:
                 first.setdefault(k, i)  # a pair repeated in the batch is judged once
         todo = list(first)
-        self.accounting.add(cache_hits=sum(1 for k in keys if k in known), cache_misses=len(todo))
+        self.accounting.add(cache_hits=len(items) - len(todo), cache_misses=len(todo))  # a repeat in the batch costs nothing either
         if todo:
             new_items = [items[first[k]] for k in todo]
 
@@ -146,10 +153,10 @@ class CachedJudge:
             else:
                 for j, pref in enumerate(self.inner.compare_many(new_items)):
                     keep(j, Verdict(pref))
-        for k in keys:
-            self._extras[k] = dict(known[k].extras)
+        for it, k in zip(items, keys):
+            self._extras[(it["instruction"], it["output_a"], it["output_b"])] = dict(known[k].extras)
         return [known[k].preference for k in keys]
 
     def extras_for(self, instruction: str, output_a: str, output_b: str) -> dict[str, Any]:
         """Accounting fields (raw_completion, tokens, price_per_example, time_per_example) of a judged pair."""
-        return dict(self._extras.get(self.cache.key(instruction, output_a, output_b), {}))
+        return dict(self._extras.get((instruction, output_a, output_b), {}))

@@ -101,7 +101,10 @@ class PromptedJudge:
         if errors:
             raise JudgeUnavailable(f"judge {self.name!r}: {len(errors)} of {len(items)} comparisons failed after retries "
                                    f"(last: {errors[-1]}); the others are cached, rerun to finish")
-        return [v for v in verdicts if v is not None]
+        missing = [i for i, v in enumerate(verdicts) if v is None]
+        if missing:
+            raise RuntimeError(f"judge {self.name!r}: the transport returned no reply for items {missing[:10]}")
+        return verdicts  # type: ignore[return-value]
 
     def compare_many(self, items: list[dict[str, Any]]) -> list[Optional[float]]:
         return [v.preference for v in self.judge_items(items)]
