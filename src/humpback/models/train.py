@@ -28,6 +28,8 @@ def _precision(name: str) -> str:
 
 
 def _fit(module: CausalLMModule, loader: DataLoader, steps: int, accumulate: int, cfg: TrainConfig) -> None:
+    for name in ("lightning.pytorch", "lightning.fabric"):  # Lightning resets these on import
+        logging.getLogger(name).setLevel(logging.WARNING)
     trainer = L.Trainer(
         max_steps=steps,
         max_epochs=-1,

@@ -9,6 +9,7 @@ from humpback import prompts
 from humpback.cache import Artifact
 from humpback.data.records import read_jsonl, write_jsonl
 from humpback.evaluation.annotations import write_annotations
+from humpback.evaluation.judges import attach_extras
 from humpback.evaluation.judging import annotate, make_judge
 from humpback.evaluation.metrics import win_rate_metrics
 from humpback.inference import make_engine
@@ -49,8 +50,10 @@ def judge_answers(ctx: RunContext, name: str, answers_art: Artifact, eval_art: A
     def run(work: Path) -> dict[str, Any]:
         records = read_jsonl(eval_art.path / "eval.jsonl")
         outputs = [r["output"] for r in read_jsonl(answers_art.path / "outputs.jsonl")]
-        rows = annotate(make_judge(cfg.judge), records, outputs, name, cfg.judge.order_seed)
+        judge = make_judge(cfg.judge)
+        rows = annotate(judge, records, outputs, name, cfg.judge.order_seed)
+        attach_extras(judge, rows)  # raw completions, tokens, price per example
         write_annotations(work / "annotations.json", rows)
-        return win_rate_metrics(rows)
+        return {**win_rate_metrics(rows), "judge": dict(getattr(judge, "stats", {}))}
 
     return ctx.stage(f"judge {name}", "judge", 1, ctx.config("judge"), {"answers": answers_art, "eval": eval_art}, run)
