@@ -64,7 +64,9 @@ def test_curation_statistics_are_counted(first_run):
     assert c["parse_failures"] == failed and c["parse_failure_rate"] == pytest.approx(failed / c["ratings"])
     assert sum(c["score_histogram"].values()) == len(scores)
     assert c["score_histogram"]["unparsed"] == sum(1 for s in scores if s["score"] is None)
-    assert c["kept"] == summary["data"]["A_1"]["count"] == sum(1 for s in scores if s["score"] is not None and s["score"] >= 5)
+    assert c["curator"] == "M_0"
+    assert c["kept"] == {"M_1": summary["data"]["A_1"]["count"]}
+    assert summary["data"]["A_1"]["count"] == sum(1 for s in scores if s["score"] is not None and s["score"] >= 5)
 
 
 def test_student_training_data_is_tagged(first_run):
@@ -73,11 +75,14 @@ def test_student_training_data_is_tagged(first_run):
     train = read_jsonl(cache / "finetune" / _stage(summary, "M_2")["key"] / "train.jsonl")
     seed_rows = [t for t in train if t["source"] == "seed"]
     web_rows = [t for t in train if t["source"] == "augmented"]
-    assert len(web_rows) == summary["data"]["A"]["count"]  # no curation for the final student
-    assert all(t["prompt"].endswith(f"{TAG_SEED} [/INST]") for t in seed_rows)
-    assert all(t["prompt"].endswith(f"{TAG_WEB} [/INST]") for t in web_rows)
+    assert len(web_rows) == summary["data"]["A"]["count"] == summary["data"]["A_2"]["count"]  # no curation at the end
+    assert len(seed_rows) == summary["data"]["seed"]["count"]
+    assert all(t["user"].endswith(f" {TAG_SEED}") for t in seed_rows)
+    assert all(t["user"].endswith(f" {TAG_WEB}") for t in web_rows)
+    seed_pairs = read_jsonl(cache / "seed" / _stage(summary, "seed")["key"] / "seed.jsonl")
     m0 = read_jsonl(cache / "finetune" / _stage(summary, "M_0")["key"] / "train.jsonl")
-    assert all("Answer in the style" not in t["prompt"] or "rating" for t in m0)
+    assert [t["user"] for t in m0] == [p["instruction"] for p in seed_pairs]  # M_0: the seed, untagged
+    assert summary["models"]["M_2"]["selected_by"] == "none" and summary["models"]["M_1"]["selected_by"] == "M_0"
 
 
 def test_win_rates_match_the_annotation_files(first_run):
@@ -114,3 +119,29 @@ def test_student_knob_reuses_everything_upstream(first_run):
     again = run_job(cfg2, job_dir=str(root / "job3"))
     computed = {s["name"] for s in again["stages"] if not s["cached"]}
     assert computed == {"M_2", "gen M_2", "judge M_2"}
+
+
+def test_plan_walks_the_dag_without_running(first_run, tmp_path, capsys):
+    cfg, _, first = first_run
+    plan = run_job(compose_config([*TEST_SCALE, f"cache_dir={first['cache_dir']}", "student.threshold=null", "plan=true"]),
+                   job_dir=str(tmp_path / "plan1"))
+    assert [s["key"] for s in plan["stages"]] == [s["key"] for s in first["stages"]]
+    assert all(s["cached"] for s in plan["stages"])
+    fresh = run_job(compose_config([*TEST_SCALE, f"cache_dir={tmp_path / 'empty'}", "plan=true"]), job_dir=str(tmp_path / "plan2"))
+    assert not any(s["cached"] for s in fresh["stages"])
+    assert not any((tmp_path / "empty").iterdir())  # nothing was built
+    assert fresh["estimates"]["judge_calls"] == 8 * 3 and fresh["estimates"]["augment_tokens"] is None  # segments not known yet
+    out = capsys.readouterr().out
+    assert "humpback plan" in out and "to compute" in out and (tmp_path / "plan2" / "plan.json").is_file()
+
+
+def test_oracle_curator_selects_the_final_data(first_run):
+    cfg, root, first = first_run
+    summary = run_job(compose_config([*TEST_SCALE, f"cache_dir={first['cache_dir']}", "student.curator=oracle",
+                                      "student.threshold=5"]), job_dir=str(root / "oracle"))
+    assert summary["models"]["M_2"]["selected_by"] == "oracle"
+    q = summary["curator_quality"]["oracle"]
+    assert q["precision"] == 1.0 and q["unmatched"] == 0  # gold grade 5 is always a positive
+    assert {"M_0", "M_1"} <= set(summary["curator_quality"])
+    computed = {s["name"] for s in summary["stages"] if not s["cached"]}
+    assert "scores_oracle" in computed and "M_1" not in computed and "scores_1" not in computed

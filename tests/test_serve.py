@@ -192,8 +192,8 @@ def test_injected_faults_reach_the_client(backend) -> None:
 
 def test_openai_engine_generates_and_scores_through_the_server(backend, judge_model_dir: Path) -> None:
     with serve_in_thread(HumpbackServer({"judge": backend})) as server:
-        cfg = OmegaConf.create({"model": {}, "generate": {"engine": "openai", "base_url": server.url, "batch_size": 2}})
-        engine = make_engine(str(judge_model_dir), cfg)  # addressed by its folder path
+        gen = OmegaConf.create({"engine": "openai", "base_url": server.url, "batch_size": 2})
+        engine = make_engine(str(judge_model_dir), ModelConfig(), gen)  # addressed by its folder path
         assert isinstance(engine, OpenAIEngine)
         texts = engine.generate(["a", "bb", "ccc"], DecodeConfig(temperature=0.0, max_new_tokens=2))
         probs = engine.next_token_probs(["a", "bb", "ccc"], ["m", "M", "zzz"])

@@ -8,78 +8,89 @@
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from humpback.cache import ArtifactStore
-from humpback.data.records import length_stats, read_jsonl
-from humpback.evaluation.curator_quality import curator_quality
+from omegaconf import OmegaConf
+
+from humpback.cache import Artifact, ArtifactStore
+from humpback.models.config import ModelConfig
 from humpback.paths import resolve
 from humpback.stages import inputs, models
 from humpback.stages.augment import augment
 from humpback.stages.context import RunContext
-from humpback.stages.curate import curate
+from humpback.stages.curate import curate, oracle_scores
 from humpback.stages.evaluate import generate_answers, judge_answers
 
 
-def run_pipeline(ctx: RunContext) -> dict[str, Any]:
-    cfg, start = ctx.cfg, time.time()
+@dataclass
+class PipelineArtifacts:
+    """What a run produced, for the summary (or, in a plan, what it would produce)."""
+
+    world: Artifact | None
+    seed: Artifact
+    eval_set: Artifact
+    segments: Artifact
+    candidates: Artifact
+    models: dict[str, Artifact] = field(default_factory=dict)  # M_0 .. M_T
+    scores: dict[str, Artifact] = field(default_factory=dict)  # curator name -> scores artifact
+    selection_scores: dict[str, str] = field(default_factory=dict)  # M_t -> curator whose scores selected its data
+    answers: dict[str, Artifact] = field(default_factory=dict)
+    verdicts: dict[str, Artifact] = field(default_factory=dict)
+
+
+def role_model(cfg: Any, role: str) -> ModelConfig:
+    chosen = OmegaConf.select(cfg, f"roles.{role}")
+    return OmegaConf.to_object(chosen if chosen is not None else cfg.model)
+
+
+def run_stages(ctx: RunContext) -> PipelineArtifacts:
+    cfg = ctx.cfg
     world = inputs.world(ctx)
     seed = inputs.seed(ctx, world)
     evalset = inputs.eval_set(ctx, world)
     segs = inputs.segments(ctx, world)
-    base = models.base(ctx, world, seed, segs)
-    m_yx = models.backward_model(ctx, base, seed)
-    cands = augment(ctx, m_yx, segs)
-    m_0 = models.seed_model(ctx, base, seed)
 
-    seed_rows = read_jsonl(seed.path / "seed.jsonl")
-    cand_rows = read_jsonl(cands.path / "candidates.jsonl")
-    gold = world.path / "gold" / "segments.jsonl" if world is not None else None
-    data = {"seed": length_stats(seed_rows), "A": length_stats(cand_rows)}
-    trained = {"M_0": (m_0, {"seed_examples": len(seed_rows), "augmented_examples": 0, "tagged": False})}
-    curation, quality = {}, {}
-    T, previous = cfg.curate.iterations, m_0
+    student_cfg, backward_cfg, curator_cfg = role_model(cfg, "student"), role_model(cfg, "backward"), role_model(cfg, "curator")
+    base = models.base(ctx, student_cfg, world, seed, segs)
+    backward_base = base if backward_cfg == student_cfg else models.base(ctx, backward_cfg, world, seed, segs)
+    m_yx = models.backward_model(ctx, backward_cfg, backward_base, seed)
+    cands = augment(ctx, backward_cfg, m_yx, segs)
+    out = PipelineArtifacts(world, seed, evalset, segs, cands)
+    out.models["M_0"] = models.seed_model(ctx, student_cfg, base, seed)
+
+    external = OmegaConf.select(cfg, "roles.curator") is not None
+    curator_art = models.base(ctx, curator_cfg, world, seed, segs) if external else None
+    T = cfg.curate.iterations
     for t in range(1, T + 1):
         final = t == T
-        needs_scores = not final or cfg.student.threshold is not None
-        scores = curate(ctx, f"scores_{t}", previous, cands) if needs_scores else None
-        m_t, selected, info = models.student(ctx, t, base, seed, cands, scores, previous, final)
-        data[f"A_{t}"] = length_stats(selected)
-        if scores is not None:
-            curation[str(t)] = {**scores.metrics, "kept": len(selected), "threshold": info["threshold"], "curator": f"M_{t - 1}"}
-            if gold is not None:
-                quality[f"M_{t - 1}"] = curator_quality(cand_rows, read_jsonl(scores.path / "scores.jsonl"), read_jsonl(gold),
-                                                        info["threshold"] - info["margin"])
-        trained[f"M_{t}"] = (m_t, info)
-        previous = m_t
+        rater = f"M_{t - 1}"
+        if not final or cfg.student.threshold is not None:
+            if external:
+                name = f"curator {curator_cfg.name}"
+                out.scores.setdefault(name, curate(ctx, "scores_ext", curator_cfg, curator_art, cands))
+                rater = name
+            else:
+                out.scores[rater] = curate(ctx, f"scores_{t}", student_cfg, out.models[rater], cands)
+        chosen = cfg.student.curator if final else "previous"
+        if chosen == "oracle":
+            out.scores["oracle"] = oracle_scores(ctx, world, cands)
+            rater = "oracle"
+        elif chosen != "previous":
+            if chosen not in out.scores:
+                raise ValueError(f"student.curator={chosen!r}: choose previous, oracle or one of {sorted(out.scores)}")
+            rater = chosen
+        scores = out.scores.get(rater) if (not final or cfg.student.threshold is not None) else None
+        out.models[f"M_{t}"] = models.student(ctx, t, student_cfg, base, seed, cands, scores, out.models[f"M_{t - 1}"], final)
+        out.selection_scores[f"M_{t}"] = rater if scores is not None else "none"
 
-    evaluated = trained if cfg.eval.models == "all" else {f"M_{T}": trained[f"M_{T}"]}
-    results = {}
-    for name, (art, info) in evaluated.items():
-        answers = generate_answers(ctx, name, art, evalset, trained_with_tags=bool(info.get("tagged")))
-        verdict = judge_answers(ctx, name, answers, evalset)
-        results[name] = {"train_examples": art.metrics.get("examples"), **{k: info.get(k) for k in ("seed_examples", "augmented_examples", "tagged")},
-                         "final_loss": art.metrics.get("final_loss"), "inference_tags": answers.metrics.get("inference_tags"),
-                         **verdict.metrics, "annotations": str(verdict.path / "annotations.json")}
-
-    stages = [{"name": r.name, "stage": r.stage, "key": r.key, "cached": r.cached, "seconds": r.seconds} for r in ctx.records]
-    return {
-        "experiment": cfg.experiment_name,
-        "models": results,
-        "final_model": f"M_{T}",
-        "data": data,
-        "segments": {k: v for k, v in segs.metrics.items() if k != "reader"},
-        "curation": curation,
-        "curator_quality": quality,
-        "stages": stages,
-        "computed_stages": sum(not s["cached"] for s in stages),
-        "cached_stages": sum(s["cached"] for s in stages),
-        "seconds": round(time.time() - start, 2),
-        "cache_dir": str(ctx.store.root),
-        "job_dir": str(ctx.job_dir),
-    }
+    evaluated = list(out.models) if cfg.eval.models == "all" else [f"M_{T}"]
+    for name in evaluated:
+        tagged = name != "M_0" and cfg.student.tags and cfg.student.seed_data and cfg.student.augmented
+        out.answers[name] = generate_answers(ctx, name, student_cfg, out.models[name], evalset, trained_with_tags=tagged)
+        out.verdicts[name] = judge_answers(ctx, name, out.answers[name], evalset)
+    return out
 
 
-def make_context(cfg: Any, job_dir, tracker=None) -> RunContext:
-    return RunContext(cfg, ArtifactStore(resolve(cfg.cache_dir)), job_dir, tracker)
+def make_context(cfg: Any, job_dir, tracker=None, plan: bool = False) -> RunContext:
+    return RunContext(cfg, ArtifactStore(resolve(cfg.cache_dir)), job_dir, tracker, plan=plan)

@@ -51,6 +51,11 @@ def backward_prompt(response: str) -> str:
     return BACKWARD_PROMPT.replace("<response>", response)
 
 
+def backward_message(response: str) -> str:
+    """The backward prompt's user message (inside [INST] ... [/INST]), for models with a chat template."""
+    return backward_prompt(response)[len("[INST] ") : -len(" [/INST]")]
+
+
 def add_tags(instruction: str, tags: tuple[str, ...] | list[str]) -> str:
     """Append system-prompt sentences to an instruction, separated by a space (S_a then S_w)."""
     return " ".join([instruction, *tags]) if tags else instruction

@@ -64,6 +64,11 @@ class ArtifactStore:
             return None
         return Artifact(stage, key, path, json.loads(manifest.read_text()), cached=True)
 
+    def peek(self, stage: str, version: int, config: dict[str, Any], upstream: dict[str, Artifact]) -> Artifact:
+        """The artifact these inputs would give: cached if built, else an empty placeholder (for plans)."""
+        key = artifact_key(stage, version, config, {name: a.key for name, a in upstream.items()})
+        return self.load(stage, key) or Artifact(stage, key, self.path(stage, key), {}, cached=False)
+
     def build(
         self,
         stage: str,

@@ -72,6 +72,7 @@ class StudentConfig:
     augmented: bool = True  # include the selected augmented pairs (tagged S_w)
     tags: bool = True  # append S_a / S_w when seed and augmented are mixed (also for internal iterations)
     init: str = "base"  # base: every M_t starts from the base model (paper, most likely) | previous: from M_{t-1}
+    curator: str = "previous"  # whose scores select the final data: previous (M_{T-1}, paper) | M_0 .. M_{T-1} | oracle (toy gold)
     selection_seed: int = 0
 
 
@@ -124,9 +125,20 @@ class LoggerConfig:
 
 
 @dataclass
+class RolesConfig:
+    """Per-role models; null = the top-level `model`. A set curator is a fixed external rater (e.g. a
+    strong local instruct model) used in every iteration instead of M_{t-1}."""
+
+    backward: Optional[ModelConfig] = None  # base of M_yx
+    curator: Optional[ModelConfig] = None  # null: M_{t-1} rates (paper)
+    student: Optional[ModelConfig] = None  # base of M_0 .. M_T
+
+
+@dataclass
 class HumpbackConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    roles: RolesConfig = field(default_factory=RolesConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)

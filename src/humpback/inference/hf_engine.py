@@ -10,6 +10,7 @@ import torch
 from humpback.inference.config import DecodeConfig
 from humpback.models import factory
 from humpback.models.config import ModelConfig
+from humpback.models.templates import format_prompt
 
 
 def default_device() -> str:
@@ -23,6 +24,11 @@ class HFEngine:
         self.tok.padding_side = "left"  # generation continues from the right edge
         self.batch_size = batch_size
         self.max_positions = getattr(self.model.config, "max_position_embeddings", 4096)
+        self.template = factory.read_card(model_dir).get("prompt_template") or model_cfg.prompt_template
+
+    def format(self, message: str) -> str:
+        """The prompt for a user message, in the template the model was trained with."""
+        return format_prompt(message, self.template, self.tok)
 
     def _encode(self, prompts: list[str], room: int) -> dict[str, torch.Tensor]:
         bos = [self.tok.bos_token_id] if self.tok.bos_token_id is not None else []

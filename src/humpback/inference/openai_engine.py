@@ -102,6 +102,12 @@ class OpenAIEngine:
             parts = pool.map(lambda b: fn(b, prompts[b : b + self.batch_size]), starts)
             return [x for part in parts for x in part]
 
+    def format(self, message: str) -> str:
+        """Raw completions get the published `[INST] ... [/INST]` format (the server sees plain text)."""
+        from humpback.prompts import inst_prompt
+
+        return inst_prompt(message)
+
     def generate(self, prompts: list[str], decode: DecodeConfig, seed: int = 0) -> list[str]:
         def batch(start: int, chunk: list[str]) -> list[str]:
             sample = decode.temperature > 0

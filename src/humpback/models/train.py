@@ -16,6 +16,7 @@ from humpback.models import factory
 from humpback.models.config import ModelConfig, PretrainConfig, TrainConfig
 from humpback.models.lightning_module import CausalLMModule
 from humpback.models.sft_data import LengthGroupedBatches, collate, encode_example, pack_documents
+from humpback.models.templates import format_prompt
 from humpback.models.tokenizer import train_bpe_tokenizer
 
 log = logging.getLogger(__name__)
@@ -80,13 +81,15 @@ def batch_and_steps(n: int, cfg: TrainConfig) -> tuple[int, int]:
 
 
 def finetune(base: str, examples: list[dict[str, str]], model_cfg: ModelConfig, cfg: TrainConfig, out: Path) -> dict[str, Any]:
-    """SFT of `base` on {prompt, target} examples, loss on target tokens only; saves to `out`."""
+    """SFT of `base` on {user, target} examples (user = the user message, formatted here with the model's
+    prompt template), loss on target tokens only; saves to `out`."""
     if not examples:
         raise ValueError("no training examples: check the selection (threshold, size) and the seed set")
     start = time.time()
     L.seed_everything(cfg.seed, verbose=False)
     tokenizer = factory.load_tokenizer(base, model_cfg)
-    encoded = [encode_example(tokenizer, e["prompt"], e["target"], cfg.max_seq_len) for e in examples]
+    encoded = [encode_example(tokenizer, format_prompt(e["user"], model_cfg.prompt_template, tokenizer), e["target"], cfg.max_seq_len)
+               for e in examples]
     batch, steps = batch_and_steps(len(encoded), cfg)
     micro = min(cfg.micro_batch_size, batch)
     accumulate = math.ceil(batch / micro)

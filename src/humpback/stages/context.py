@@ -31,6 +31,7 @@ class RunContext:
     store: ArtifactStore
     job_dir: Path
     tracker: Any = None  # humpback.tracking.Tracker; None in plain function calls
+    plan: bool = False  # walk the DAG and compute keys only: nothing runs, no model loads
     records: list[StageRecord] = field(default_factory=list)
 
     def config(self, *paths: str) -> dict[str, Any]:
@@ -40,6 +41,10 @@ class RunContext:
     def stage(self, name: str, stage: str, version: int, config: dict[str, Any], upstream: dict[str, Artifact],
               fn: Callable[[Path], dict[str, Any]]) -> Artifact:
         """Build (or find in the cache) one artifact; `name` labels this use of `stage` in logs (e.g. M_1)."""
+        if self.plan:
+            art = self.store.peek(stage, version, config, upstream)
+            self.records.append(StageRecord(name, stage, art.key, art.cached, 0.0, art.metrics, str(art.path)))
+            return art
         art = self.store.build(stage, version, config, upstream, fn)
         secs = float(art.manifest.get("seconds", 0.0))
         if art.cached:

@@ -12,7 +12,8 @@ from humpback.cache import Artifact
 from humpback.curation.parse import FAILURE_REASONS, parse_score
 from humpback.data.records import read_jsonl, write_jsonl
 from humpback.inference import make_engine
-from humpback.stages.augment import hash_offset
+from humpback.models.config import ModelConfig
+from humpback.stages.augment import shard_seed
 from humpback.stages.context import RunContext
 from humpback.stages.models import model_dir
 from humpback.stages.sharded import map_in_shards
@@ -23,8 +24,8 @@ SCORE_TOKENS = [" 1", " 2", " 3", " 4", " 5"]
 def _rate_by_generation(engine: Any, chunk: list[dict[str, Any]], cfg: Any) -> list[dict[str, Any]]:
     """Sample `samples` ratings per pair, parse each strictly, average the parsed ones."""
     c = cfg.curate
-    asks = [prompts.inst_prompt(prompts.curation_prompt(r["instruction"], r["output"], c.slot_layout)) for r in chunk]
-    draws = [engine.generate(asks, c.decode, seed=cfg.generate.seed + 7919 * s + hash_offset(chunk)) for s in range(c.samples)]
+    asks = [engine.format(prompts.curation_prompt(r["instruction"], r["output"], c.slot_layout)) for r in chunk]
+    draws = [engine.generate(asks, c.decode, seed=shard_seed(cfg.generate.seed + 7919 * s, chunk)) for s in range(c.samples)]
     out = []
     for i, r in enumerate(chunk):
         parsed = [parse_score(d[i]) for d in draws]
@@ -36,7 +37,7 @@ def _rate_by_generation(engine: Any, chunk: list[dict[str, Any]], cfg: Any) -> l
 
 def _rate_by_logprob(engine: Any, chunk: list[dict[str, Any]], cfg: Any) -> list[dict[str, Any]]:
     """One forward pass: expected score under P(1..5) right after "Score:"."""
-    asks = [prompts.inst_prompt(prompts.curation_prompt(r["instruction"], r["output"], cfg.curate.slot_layout)) + " Score:"
+    asks = [engine.format(prompts.curation_prompt(r["instruction"], r["output"], cfg.curate.slot_layout)) + " Score:"
             for r in chunk]
     probs = engine.next_token_probs(asks, SCORE_TOKENS)
     return [{"id": r["id"], "score": sum((k + 1) * p for k, p in enumerate(ps)), "reasons": ["ok"], "probs": ps}
@@ -60,7 +61,7 @@ def score_stats(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     }
 
 
-def curate(ctx: RunContext, name: str, curator_art: Artifact, candidates_art: Artifact) -> Artifact:
+def curate(ctx: RunContext, name: str, model_cfg: ModelConfig, curator_art: Artifact, candidates_art: Artifact) -> Artifact:
     cfg = ctx.cfg
     rate = {"generate": _rate_by_generation, "logprob": _rate_by_logprob}.get(cfg.curate.mode)
     if rate is None:
@@ -70,7 +71,7 @@ def curate(ctx: RunContext, name: str, curator_art: Artifact, candidates_art: Ar
         cands = read_jsonl(candidates_art.path / "candidates.jsonl")
         if cfg.curate.limit is not None:
             cands = cands[: cfg.curate.limit]
-        engine = make_engine(model_dir(curator_art), cfg)
+        engine = make_engine(model_dir(curator_art), model_cfg, cfg.generate)
         rows, reused = map_in_shards(cands, lambda chunk: rate(engine, chunk, cfg), work, f"curate {name}: rating pairs",
                                      cfg.generate.shard_size)
         write_jsonl(work / "scores.jsonl", rows)
@@ -79,3 +80,20 @@ def curate(ctx: RunContext, name: str, curator_art: Artifact, candidates_art: Ar
     config = ctx.config("curate.mode", "curate.slot_layout", "curate.samples", "curate.decode", "curate.limit",
                         "generate.seed", "generate.engine")
     return ctx.stage(name, "curate", 1, config, {"curator": curator_art, "candidates": candidates_art}, run)
+
+
+def oracle_scores(ctx: RunContext, world_art: Artifact | None, candidates_art: Artifact) -> Artifact:
+    """The toy world's oracle curator: each pair gets its segment's gold grade (None when unmatched)."""
+    if world_art is None:
+        raise ValueError("student.curator=oracle needs gold grades: only the toy world (data.source=toyworld) has them")
+
+    def run(work: Path) -> dict[str, Any]:
+        grade = {(g["page_id"], g["header"]): g["grade"] for g in read_jsonl(world_art.path / "gold" / "segments.jsonl")}
+        rows = [{"id": c["id"], "score": grade.get((c.get("doc_id"), c.get("header"))), "reasons": ["ok"]}
+                for c in read_jsonl(candidates_art.path / "candidates.jsonl")]
+        for r in rows:
+            r["reasons"] = ["ok" if r["score"] is not None else "missing"]
+        write_jsonl(work / "scores.jsonl", rows)
+        return score_stats(rows, "oracle")
+
+    return ctx.stage("scores_oracle", "oracle_scores", 1, {}, {"world": world_art, "candidates": candidates_art}, run)

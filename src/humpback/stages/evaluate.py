@@ -13,12 +13,14 @@ from humpback.evaluation.judges import attach_extras
 from humpback.evaluation.judging import annotate, make_judge
 from humpback.evaluation.metrics import win_rate_metrics
 from humpback.inference import make_engine
+from humpback.models.config import ModelConfig
 from humpback.stages.context import RunContext
 from humpback.stages.models import model_dir
 from humpback.stages.sharded import map_in_shards
 
 
-def generate_answers(ctx: RunContext, name: str, model_art: Artifact, eval_art: Artifact, trained_with_tags: bool) -> Artifact:
+def generate_answers(ctx: RunContext, name: str, model_cfg: ModelConfig, model_art: Artifact, eval_art: Artifact,
+                     trained_with_tags: bool) -> Artifact:
     cfg = ctx.cfg
     tag_mode = cfg.eval.inference_tags if trained_with_tags else "none"  # untagged models never saw a tag
     if tag_mode not in prompts.INFERENCE_TAGS:
@@ -27,10 +29,10 @@ def generate_answers(ctx: RunContext, name: str, model_art: Artifact, eval_art: 
 
     def run(work: Path) -> dict[str, Any]:
         records = read_jsonl(eval_art.path / "eval.jsonl")
-        engine = make_engine(model_dir(model_art), cfg)
+        engine = make_engine(model_dir(model_art), model_cfg, cfg.generate)
 
         def answer(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            asks = [prompts.inst_prompt(prompts.add_tags(r["instruction"], tags)) for r in chunk]
+            asks = [engine.format(prompts.add_tags(r["instruction"], tags)) for r in chunk]
             outs = engine.generate(asks, cfg.generate.answer, seed=cfg.generate.seed)
             return [{"id": r.get("id"), "instruction": r["instruction"], "output": o, "generator": name} for r, o in zip(chunk, outs)]
 

@@ -32,8 +32,8 @@ def training_mix(seed_pairs: list[dict[str, Any]], selected: list[dict[str, Any]
         parts += [(p, prompts.TAG_SEED if tag else None, "seed") for p in seed_pairs]
     if use_augmented:
         parts += [(p, prompts.TAG_WEB if tag else None, "augmented") for p in selected]
-    examples = [{"prompt": prompts.inst_prompt(prompts.add_tags(p["instruction"], (t,) if t else ())),
-                 "target": " " + p["output"], "source": src} for p, t, src in parts]
+    examples = [{"user": prompts.add_tags(p["instruction"], (t,) if t else ()), "target": " " + p["output"], "source": src}
+                for p, t, src in parts]
     info = {"seed_examples": len(seed_pairs) if use_seed else 0, "augmented_examples": len(selected) if use_augmented else 0,
             "tagged": tag}
     return examples, info

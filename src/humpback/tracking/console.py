@@ -21,7 +21,7 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
     for t, c in summary.get("curation", {}).items():
         console.print(f"curation iteration {t} (curator {c['curator']}): {c['pairs']} pairs rated, "
                       f"parse failures {c['parse_failures']}/{c['ratings']} ({100 * c['parse_failure_rate']:.1f}%), "
-                      f"kept {c['kept']} with score >= {c['threshold']}; histogram {c['score_histogram']}")
+                      f"kept {c['kept']}; histogram {c['score_histogram']}")
     cached = summary["cached_stages"]
     console.print(f"stages: {summary['computed_stages']} computed, {cached} cached; {summary['seconds']:.1f}s")
     console.print(f"job dir: {summary['job_dir']}  (summary.json)")

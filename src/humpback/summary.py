@@ -1,0 +1,80 @@
+"""The job summary (summary.json, W&B summary, console table) read back from the artifacts of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig
+
+from humpback.data.records import length_stats, read_jsonl
+from humpback.evaluation.curator_quality import curator_quality
+from humpback.pipeline import PipelineArtifacts
+from humpback.stages.context import RunContext
+
+
+def ablation_axes(cfg: DictConfig) -> dict[str, Any]:
+    """The knobs the paper's ablations vary, as flat top-level keys (W&B tables and parallel coordinates)."""
+    s = cfg.student
+    return {
+        "curation_threshold": s.threshold,
+        "augmented_size": s.size,
+        "train_tags": s.tags,
+        "inference_tags": cfg.eval.inference_tags,
+        "model_size": cfg.model.name,
+        "iterations": cfg.curate.iterations,
+        "seed_data": s.seed_data,
+        "augmented": s.augmented,
+        "curation_mode": cfg.curate.mode,
+        "curator": s.curator,
+    }
+
+
+def build_summary(ctx: RunContext, arts: PipelineArtifacts, seconds: float) -> dict[str, Any]:
+    cfg = ctx.cfg
+    seed_rows = read_jsonl(arts.seed.path / "seed.jsonl")
+    cand_rows = read_jsonl(arts.candidates.path / "candidates.jsonl")
+    data = {"seed": length_stats(seed_rows), "A": length_stats(cand_rows)}
+    gold = read_jsonl(arts.world.path / "gold" / "segments.jsonl") if arts.world is not None else None
+
+    curation, quality = {}, {}
+    for i, (curator, art) in enumerate(arts.scores.items(), start=1):
+        if art.stage != "oracle_scores":
+            curation[str(i)] = {**art.metrics, "curator": curator}
+        if gold is not None:
+            threshold = cfg.curate.threshold - (cfg.curate.logprob_margin if art.metrics.get("mode") == "logprob" else 0.0)
+            quality[curator] = curator_quality(cand_rows, read_jsonl(art.path / "scores.jsonl"), gold, threshold)
+
+    results = {}
+    for name, model in arts.models.items():
+        m = model.metrics
+        if name != "M_0":
+            selected = read_jsonl(model.path / "selected.jsonl")
+            data[f"A_{name[2:]}"] = {**length_stats(selected), "threshold": m["selection"]["threshold"],
+                                     "size": m["selection"]["size"], "curator": arts.selection_scores.get(name)}
+        results[name] = {"train_examples": m.get("examples"), "seed_examples": m.get("seed_examples"),
+                         "augmented_examples": m.get("augmented_examples"), "tagged": m.get("tagged"),
+                         "final_loss": m.get("final_loss"), "selected_by": arts.selection_scores.get(name)}
+        if name in arts.verdicts:
+            results[name].update({"inference_tags": arts.answers[name].metrics.get("inference_tags"), **arts.verdicts[name].metrics,
+                                  "annotations": str(arts.verdicts[name].path / "annotations.json")})
+    for t, c in curation.items():  # kept counts per iteration: the selection that used these scores
+        users = [n for n, r in arts.selection_scores.items() if r == c["curator"]]
+        c["kept"] = {n: data[f"A_{n[2:]}"]["count"] for n in users}
+
+    stages = [{"name": r.name, "stage": r.stage, "key": r.key, "cached": r.cached, "seconds": r.seconds} for r in ctx.records]
+    return {
+        "experiment": cfg.experiment_name,
+        "axes": ablation_axes(cfg),
+        "models": results,
+        "final_model": f"M_{cfg.curate.iterations}",
+        "data": data,
+        "segments": {k: v for k, v in arts.segments.metrics.items() if k != "reader"},
+        "curation": curation,
+        "curator_quality": quality,
+        "stages": stages,
+        "computed_stages": sum(not s["cached"] for s in stages),
+        "cached_stages": sum(s["cached"] for s in stages),
+        "seconds": round(seconds, 2),
+        "cache_dir": str(ctx.store.root),
+        "job_dir": str(ctx.job_dir),
+    }
