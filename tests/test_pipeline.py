@@ -141,7 +141,7 @@ def test_oracle_curator_selects_the_final_data(first_run):
                                       "student.threshold=5"]), job_dir=str(root / "oracle"))
     assert summary["models"]["M_2"]["selected_by"] == "oracle"
     q = summary["curator_quality"]["oracle"]
-    assert q["precision"] == 1.0 and q["unmatched"] == 0  # gold grade 5 is always a positive
+    assert q["precision"] == 1.0 and q["unlabelled"] == 0  # gold grade 5 is always a positive
     assert {"M_0", "M_1"} <= set(summary["curator_quality"])
     computed = {s["name"] for s in summary["stages"] if not s["cached"]}
     assert "scores_oracle" in computed and "M_1" not in computed and "scores_1" not in computed

@@ -7,7 +7,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from humpback.data.records import length_stats, read_jsonl
-from humpback.evaluation.curator_quality import curator_quality
+from humpback.evaluation.curator_quality import curator_quality, gold_from_file, gold_from_world
 from humpback.pipeline import PipelineArtifacts
 from humpback.stages.context import RunContext
 
@@ -34,7 +34,11 @@ def build_summary(ctx: RunContext, arts: PipelineArtifacts, seconds: float) -> d
     seed_rows = read_jsonl(arts.seed.path / "seed.jsonl")
     cand_rows = read_jsonl(arts.candidates.path / "candidates.jsonl")
     data = {"seed": length_stats(seed_rows), "A": length_stats(cand_rows)}
-    gold = read_jsonl(arts.world.path / "gold" / "segments.jsonl") if arts.world is not None else None
+    gold = None
+    if cfg.curate.gold_path:
+        gold = gold_from_file(cand_rows, cfg.curate.gold_path)
+    elif arts.world is not None:
+        gold = gold_from_world(cand_rows, read_jsonl(arts.world.path / "gold" / "segments.jsonl"))
 
     curation, quality = {}, {}
     for i, (curator, art) in enumerate(arts.scores.items(), start=1):
@@ -42,7 +46,7 @@ def build_summary(ctx: RunContext, arts: PipelineArtifacts, seconds: float) -> d
             curation[str(i)] = {**art.metrics, "curator": curator}
         if gold is not None:
             threshold = cfg.curate.threshold - (cfg.curate.logprob_margin if art.metrics.get("mode") == "logprob" else 0.0)
-            quality[curator] = curator_quality(cand_rows, read_jsonl(art.path / "scores.jsonl"), gold, threshold)
+            quality[curator] = curator_quality(read_jsonl(art.path / "scores.jsonl"), gold, threshold)
 
     results = {}
     for name, model in arts.models.items():

@@ -59,6 +59,7 @@ class CurateConfig:
     logprob_margin: float = 0.5  # logprob mode keeps expected score >= k - margin (the paper's "4.5")
     decode: DecodeConfig = field(default_factory=lambda: DecodeConfig(temperature=1.0, top_p=0.9, max_new_tokens=64))  # unreported
     limit: Optional[int] = None  # rate only the first N candidates (debugging)
+    gold_path: Optional[str] = None  # labelled JSONL (id or output, label/grade) for curator precision/recall; toy world: its gold grades
 
 
 @dataclass
