@@ -48,3 +48,19 @@ def test_slots_are_filled():
     assert b.startswith("[INST] Below is a candidate answer") and "\n\nSome text.\n\nAnswer in the style" in b
     with pytest.raises(ValueError):
         prompts.curation_prompt("a", "b", layout="nope")
+
+
+def test_backward_message_is_the_inside_of_the_inst_turn():
+    assert prompts.inst_prompt(prompts.backward_message("Some text.")) == prompts.backward_prompt("Some text.")
+
+
+def test_chat_template_formatting():
+    from humpback.models.templates import format_prompt
+    from humpback.models.tokenizer import train_bpe_tokenizer
+
+    tok = train_bpe_tokenizer(["hello there"] * 5, vocab_size=280)
+    assert format_prompt("Hi?", "inst") == "[INST] Hi? [/INST]"
+    with pytest.raises(ValueError, match="no chat template"):
+        format_prompt("Hi?", "chat_template", tok)
+    tok.chat_template = "{% for m in messages %}<|user|>{{ m['content'] }}{% endfor %}<|assistant|>"
+    assert format_prompt("Hi?", "chat_template", tok) == "<|user|>Hi?<|assistant|>"

@@ -22,7 +22,6 @@ def test_size_is_deterministic_and_order_free():
     a = select_pairs(CANDS, SCORES, None, 4, seed=1)
     b = select_pairs(list(reversed(CANDS)), SCORES, None, 4, seed=1)
     assert [c["id"] for c in a] == [c["id"] for c in b] and len(a) == 4
-    assert [c["id"] for c in select_pairs(CANDS, SCORES, None, 4, seed=2)] != [c["id"] for c in a] or True
 
 
 def test_logprob_margin():
@@ -34,10 +33,10 @@ def test_mix_tags_only_when_both_sources():
     seed = [{"instruction": "s", "output": "o"}]
     sel = [{"instruction": "w", "output": "p"}]
     ex, info = training_mix(seed, sel, True, True, True)
-    assert ex[0]["prompt"] == f"[INST] s {prompts.TAG_SEED} [/INST]" and ex[0]["target"] == " o"
-    assert ex[1]["prompt"] == f"[INST] w {prompts.TAG_WEB} [/INST]"
+    assert ex[0] == {"user": f"s {prompts.TAG_SEED}", "target": " o", "source": "seed"}
+    assert ex[1] == {"user": f"w {prompts.TAG_WEB}", "target": " p", "source": "augmented"}
     assert info == {"seed_examples": 1, "augmented_examples": 1, "tagged": True}
     ex, info = training_mix(seed, sel, True, True, False)
-    assert ex[1]["prompt"] == "[INST] w [/INST]" and not info["tagged"]
+    assert ex[1]["user"] == "w" and not info["tagged"]
     ex, info = training_mix(seed, sel, False, True, True)
-    assert [e["prompt"] for e in ex] == ["[INST] w [/INST]"]
+    assert [e["user"] for e in ex] == ["w"]
