@@ -101,3 +101,27 @@ def test_export_rejects_duplicate_ids(tmp_path):
     pairs[1]["id"] = "p0"
     with pytest.raises(DataError, match="duplicate id 'p0'"):
         export_side_by_side(pairs, tmp_path / "s.csv", seed=0)
+
+
+def test_cli_export_then_score(tmp_path, capsys):
+    import csv
+    import json
+
+    from humpback.cli.human_eval import main
+    from humpback.data.records import write_json
+
+    rows = [{"instruction": f"q{i}", "output_1": f"base {i}", "output_2": f"model {i}"} for i in range(4)]
+    write_json(tmp_path / "ann.json", rows)
+    assert main(["export", str(tmp_path / "ann.json"), str(tmp_path / "sheet.csv"), "--seed", "3"]) == 0
+    capsys.readouterr()
+    with open(tmp_path / "sheet.csv", encoding="utf-8-sig", newline="") as f:
+        sheet = list(csv.DictReader(f))
+    for r in sheet:  # the annotator prefers the model's answer every time
+        r["choice"] = "A" if r["response_A"].startswith("model") else "B"
+    with open(tmp_path / "sheet.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(sheet[0]))
+        w.writeheader()
+        w.writerows(sheet)
+    assert main(["score", str(tmp_path / "sheet.csv")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["win"], result["tie"], result["lose"], result["n_judged"]) == (100.0, 0.0, 0.0, 4)

@@ -35,8 +35,12 @@ class RunContext:
     records: list[StageRecord] = field(default_factory=list)
 
     def config(self, *paths: str) -> dict[str, Any]:
-        """Resolved plain-dict slices of the config, by dotted path: the part of the config a key hashes."""
-        return {p: OmegaConf.to_container(OmegaConf.select(self.cfg, p), resolve=True) if OmegaConf.is_config(OmegaConf.select(self.cfg, p)) else OmegaConf.select(self.cfg, p) for p in paths}
+        """Resolved plain slices of the config by dotted path: the part of the config a stage's key hashes."""
+        out = {}
+        for path in paths:
+            node = OmegaConf.select(self.cfg, path)
+            out[path] = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+        return out
 
     def stage(self, name: str, stage: str, version: int, config: dict[str, Any], upstream: dict[str, Artifact],
               fn: Callable[[Path], dict[str, Any]]) -> Artifact:
