@@ -15,3 +15,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (only the project's own checkout has it)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def judge_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.judge_model import build_judge_model
+
+    return build_judge_model(tmp_path_factory.mktemp("models") / "judge")
+
+
+@pytest.fixture(scope="session")
+def backend(judge_model_dir: Path):
+    from humpback.serve.backend import HFBackend
+
+    return HFBackend(judge_model_dir, device="cpu", batch_size=4)

@@ -20,7 +20,7 @@ from humpback.evaluation.judges.prompts import judge_messages, parse_ranking, pr
 from humpback.evaluation.judging import annotate, make_judge, swap_coin
 from humpback.inference.openai_engine import call_with_retries
 from humpback.serve import FaultConfig, FaultInjector, HumpbackServer, serve_in_thread
-from tests.test_serve import PREFERENCE_M, backend, judge_model_dir  # noqa: F401 - session fixtures shared with test_serve
+from tests.judge_model import PREFERENCE_M
 
 SECRET = "sk-test-never-written-anywhere-0123456789"
 

@@ -1,6 +1,5 @@
 """The paper's prompts and tags, character for character (SPEC.md section 3)."""
 
-from pathlib import Path
 
 import pytest
 

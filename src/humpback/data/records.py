@@ -8,6 +8,7 @@ A *pair* is a dict with at least `instruction` and `output` (str); optional `id`
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
@@ -19,23 +20,31 @@ class DataError(ValueError):
     """Bad input, with the file and line it came from."""
 
 
-def iter_jsonl(path: str | os.PathLike, required: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
-    """Yield the objects of a JSONL file; blank lines are skipped, anything else bad raises DataError."""
+def iter_jsonl_located(path: str | os.PathLike) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ("file:line", object) for each non-blank line of a JSONL file (gzip when it ends in .gz)."""
     path = Path(path)
-    with path.open(encoding="utf-8") as f:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
                 continue
+            where = f"{path}:{lineno}"
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+                raise DataError(f"{where}: not valid JSON ({e.msg})") from None
             if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            missing = [k for k in required if k not in row]
-            if missing:
-                raise DataError(f"{path}:{lineno}: missing field(s) {missing}")
-            yield row
+                raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+            yield where, row
+
+
+def iter_jsonl(path: str | os.PathLike, required: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+    """Yield the objects of a JSONL file; blank lines are skipped, anything else bad raises DataError."""
+    for where, row in iter_jsonl_located(path):
+        missing = [k for k in required if k not in row]
+        if missing:
+            raise DataError(f"{where}: missing field(s) {missing}")
+        yield row
 
 
 def read_jsonl(path: str | os.PathLike, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:

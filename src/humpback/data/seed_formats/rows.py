@@ -6,7 +6,6 @@ into every error message about that row, so a bad record can be found and fixed.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import math
@@ -14,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from humpback.data.records import DataError
+from humpback.data.records import DataError, iter_jsonl_located
 
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -32,7 +31,7 @@ def iter_rows(path: str, split: str = "train") -> Iterator[Row]:
     if p.is_file():
         name = p.name.lower()
         if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-            yield from _iter_jsonl_numbered(p)
+            yield from iter_jsonl_located(p)
         elif name.endswith(".json"):
             yield from _iter_json_list(p)
         elif name.endswith(".parquet"):
@@ -45,23 +44,6 @@ def iter_rows(path: str, split: str = "train") -> Iterator[Row]:
         yield from _iter_hub(path, split)
     else:
         raise DataError(f"{path}: no such file, and not a hub dataset name of the form owner/name")
-
-
-def _iter_jsonl_numbered(path: Path) -> Iterator[Row]:
-    # Same rules as records.iter_jsonl, but the line number travels with the row for later checks.
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{where}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
-            yield where, row
 
 
 def _iter_json_list(path: Path) -> Iterator[Row]:
