@@ -41,3 +41,17 @@ def test_pack_documents_labels_every_token():
     tok = _tok()
     blocks = pack_documents(tok, ["The capital of Foo is Bar."] * 50, block=16)
     assert blocks and all(len(b["input_ids"]) == 16 and b["labels"] == b["input_ids"] for b in blocks)
+
+
+def test_batch_and_steps_rules():
+    from humpback.models.config import TrainConfig
+    from humpback.models.train import batch_and_steps
+
+    paper = TrainConfig(epochs=1.0)
+    assert batch_and_steps(2999, paper) == (8, 375) and batch_and_steps(3000, paper) == (32, 94)
+    table18 = TrainConfig(schedule={"100": [8, 30], "800": [8, 300], "3200": [32, 500], "51200": [32, 1600]})
+    assert batch_and_steps(100, table18) == (8, 30)
+    assert batch_and_steps(3200, table18) == (32, 500)
+    assert batch_and_steps(3300, table18) == (32, 1600)  # next size up
+    assert batch_and_steps(99999, table18) == (32, 1600)  # beyond the table: its last row
+    assert batch_and_steps(50, TrainConfig(steps=7, schedule={"100": [8, 30]})) == (8, 7)

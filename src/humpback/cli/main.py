@@ -21,6 +21,8 @@ def main(cfg: DictConfig) -> float | None:
     from humpback.app import run_job
 
     summary = run_job(cfg)
+    if cfg.plan:
+        return None
     final = summary["models"].get(summary["final_model"], {})
     return final.get("win_rate")  # the sweep objective
 

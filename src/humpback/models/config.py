@@ -67,7 +67,10 @@ class TrainConfig:
     small_data_batch_size: int = 8  # ... and 8 below `small_data_threshold` examples
     small_data_threshold: int = 3000
     micro_batch_size: int = 8  # per forward pass; gradient accumulation makes up the batch
-    steps: Optional[int] = None  # fixed optimizer steps (paper Table 18 by data size); None -> epochs
+    steps: Optional[int] = None  # fixed optimizer steps for every fine-tune; None -> `schedule`, then epochs
+    # Batch and steps by training-set size, as the paper's Table 18: {"100": [8, 30], "3200": [32, 500], ...};
+    # a set of n examples uses the smallest size >= n (the largest when n exceeds them all). Empty: off.
+    schedule: dict[str, list[int]] = field(default_factory=dict)
     epochs: float = 3.0  # used when steps is None (paper: unreported)
     warmup_steps: int = 0  # unreported in the paper
     betas: list[float] = field(default_factory=lambda: [0.9, 0.95])  # AdamW; optimizer unreported (LLaMA's)

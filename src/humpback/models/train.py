@@ -74,10 +74,17 @@ def pretrain_scratch(texts: list[str], model_cfg: ModelConfig, cfg: PretrainConf
 
 
 def batch_and_steps(n: int, cfg: TrainConfig) -> tuple[int, int]:
-    """The paper's batch rule (8 below 3,000 examples, else 32) and the step count."""
+    """Batch and steps for n examples: fixed `steps`, else the Table 18 `schedule`, else the paper's batch
+    rule (8 below 3,000 examples, else 32) with `epochs` passes."""
     batch = cfg.small_data_batch_size if n < cfg.small_data_threshold else cfg.batch_size
-    steps = cfg.steps if cfg.steps is not None else max(1, math.ceil(cfg.epochs * n / batch))
-    return batch, steps
+    if cfg.steps is not None:
+        return batch, cfg.steps
+    if cfg.schedule:
+        sizes = sorted(int(k) for k in cfg.schedule)
+        size = next((s for s in sizes if s >= n), sizes[-1])
+        batch, steps = cfg.schedule[str(size)]
+        return int(batch), int(steps)
+    return batch, max(1, math.ceil(cfg.epochs * n / batch))
 
 
 def finetune(base: str, examples: list[dict[str, str]], model_cfg: ModelConfig, cfg: TrainConfig, out: Path) -> dict[str, Any]:

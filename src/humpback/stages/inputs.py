@@ -3,19 +3,67 @@
 from __future__ import annotations
 
 import glob
+import logging
+import re
 from pathlib import Path
 from typing import Any, Iterator
+
+from omegaconf import OmegaConf
 
 from humpback.cache import Artifact
 from humpback.data.records import read_jsonl, write_json, write_jsonl
 from humpback.stages.context import RunContext
 
+log = logging.getLogger("humpback")
+
+UNSET = (None, "???")  # "???" also arrives resolved from presets' ${oc.env:VAR,???}
+_ENV_VAR = re.compile(r"\$\{oc\.env:([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _unset_hint(key: str, raw: Any) -> str:
+    env = _ENV_VAR.search(str(raw))
+    return f"{key} (set ${env.group(1)} or override {key}=...)" if env else f"{key} (override {key}=...)"
+
+
+def missing_inputs(cfg: Any) -> list[str]:
+    """The input paths this config reads but leaves unset, each with how to set it."""
+    from humpback.data.seed import HUB_DEFAULTS
+
+    def slice_of(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        node = OmegaConf.select(cfg, path)
+        return OmegaConf.to_container(node, resolve=True), OmegaConf.to_container(node, resolve=False)
+
+    missing = []
+    from_world = cfg.data.source == "toyworld"
+    seed, seed_raw = slice_of("data.seed")
+    if not from_world and seed["path"] in UNSET and (seed["path"] == "???" or seed["format"] not in HUB_DEFAULTS):
+        missing.append(_unset_hint("data.seed.path", seed_raw["path"]))
+    corpus, corpus_raw = slice_of("data.corpus")
+    if corpus["format"] != "toyworld" and (not corpus["paths"] or any(p in UNSET for p in corpus["paths"])):
+        missing.append(_unset_hint("data.corpus.paths", corpus_raw["paths"]))
+    evalset, evalset_raw = slice_of("eval.set")
+    if not (from_world and evalset["format"] == "toyworld") and evalset["path"] in UNSET:
+        missing.append(_unset_hint("eval.set.path", evalset_raw["path"]))
+    return missing
+
+
+def check_inputs(ctx: RunContext) -> None:
+    """Stop a run before any work when an input path is unset; a plan only warns (its keys then hash the placeholder)."""
+    missing = missing_inputs(ctx.cfg)
+    if not missing:
+        return
+    message = "input paths not set: " + "; ".join(missing)
+    if ctx.plan:
+        log.warning("%s. The plan's keys for those stages will change once they are set.", message)
+        return
+    raise ValueError(message)
+
 
 def world(ctx: RunContext) -> Artifact | None:
+    check_inputs(ctx)  # the first stage of every run
     if ctx.cfg.data.source != "toyworld":
         return None
     from humpback.data.toyworld import build_world
-    from omegaconf import OmegaConf
 
     def run(work: Path) -> dict[str, Any]:
         build_world(OmegaConf.to_object(ctx.cfg.data.world)).write(work)
@@ -30,7 +78,6 @@ def seed(ctx: RunContext, world_art: Artifact | None) -> Artifact:
             rows, stats = read_jsonl(world_art.path / "seed.jsonl"), {}
         else:
             from humpback.data.seed import load_seed_with_stats
-            from omegaconf import OmegaConf
 
             rows, stats = load_seed_with_stats(OmegaConf.to_object(ctx.cfg.data.seed))
         write_jsonl(work / "seed.jsonl", rows)
@@ -47,7 +94,6 @@ def eval_set(ctx: RunContext, world_art: Artifact | None) -> Artifact:
             rows = read_jsonl(world_art.path / "eval.jsonl")
         else:
             from humpback.data.evalsets import load_eval_set
-            from omegaconf import OmegaConf
 
             rows = load_eval_set(OmegaConf.to_object(ctx.cfg.eval.set))
         if ctx.cfg.eval.set.limit is not None:
@@ -87,7 +133,6 @@ def segments(ctx: RunContext, world_art: Artifact | None) -> Artifact:
     from itertools import islice
 
     from humpback.data.web import segment_documents
-    from omegaconf import OmegaConf
 
     def run(work: Path) -> dict[str, Any]:
         read_stats: dict[str, int] = {}
