@@ -77,7 +77,8 @@ class TrainConfig:
     max_seq_len: int = 1024  # unreported; longer examples are truncated from the end of the output
     precision: str = "auto"  # auto: bf16-mixed on GPU, 32-true on CPU; or any Lightning precision
     accelerator: str = "auto"
-    devices: int = 1
+    devices: int = 1  # per node; >1 (or num_nodes>1) runs each fine-tune as its own multi-process job
+    num_nodes: int = 1
     strategy: str = "auto"  # ddp | fsdp | deepspeed_stage_2 ... for multi-GPU
     seed: int = 0
     progress_bar: bool = False

@@ -44,10 +44,12 @@ def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.T
 
 
 class LengthGroupedBatches(torch.utils.data.Sampler[list[int]]):
-    """Shuffled micro-batches of similar length (less padding on CPU); seeded, new order each epoch."""
+    """Shuffled micro-batches of similar length (less padding on CPU); seeded, new order each epoch.
+    Under data parallelism each rank takes every `world`-th batch of the same order, all ranks the same count."""
 
-    def __init__(self, lengths: list[int], batch_size: int, seed: int):
+    def __init__(self, lengths: list[int], batch_size: int, seed: int, rank: int = 0, world: int = 1):
         self.lengths, self.batch_size, self.seed, self.epoch = lengths, batch_size, seed, 0
+        self.rank, self.world = rank, world
 
     def __iter__(self):
         rng = random.Random(self.seed + self.epoch)
@@ -60,7 +62,9 @@ class LengthGroupedBatches(torch.utils.data.Sampler[list[int]]):
             chunk = sorted(order[i : i + window], key=self.lengths.__getitem__)
             batches += [chunk[j : j + self.batch_size] for j in range(0, len(chunk), self.batch_size)]
         rng.shuffle(batches)
-        return iter(batches)
+        usable = len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
+        return iter(batches[self.rank : usable : self.world])
 
     def __len__(self) -> int:
-        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+        n = (len(self.lengths) + self.batch_size - 1) // self.batch_size
+        return max(1, n // self.world) if self.world > 1 else n

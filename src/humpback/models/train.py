@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import math
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +17,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from humpback.data.records import write_json, write_jsonl
 from humpback.models import factory
 from humpback.models.config import ModelConfig, PretrainConfig, TrainConfig
 from humpback.models.lightning_module import CausalLMModule
@@ -28,7 +34,24 @@ def _precision(name: str) -> str:
     return "bf16-mixed" if torch.cuda.is_available() else "32-true"
 
 
-def _fit(module: CausalLMModule, loader: DataLoader, steps: int, accumulate: int, cfg: TrainConfig) -> None:
+class _Batches(L.LightningDataModule):
+    """Builds the loader once the trainer knows this process's rank (data parallelism shards batches)."""
+
+    def __init__(self, encoded: list[dict], micro: int, pad_id: int, seed: int):
+        super().__init__()
+        self.encoded, self.micro, self.pad_id, self.seed = encoded, micro, pad_id, seed
+
+    def train_dataloader(self) -> DataLoader:
+        rank, world = self.trainer.global_rank, self.trainer.world_size
+        sampler = LengthGroupedBatches([len(x["input_ids"]) for x in self.encoded], self.micro, self.seed, rank, world)
+        return DataLoader(self.encoded, batch_sampler=sampler, collate_fn=lambda b: collate(b, self.pad_id))
+
+
+def _world_size(cfg: TrainConfig) -> int:
+    return cfg.devices * cfg.num_nodes
+
+
+def _fit(module: CausalLMModule, data: _Batches, steps: int, accumulate: int, cfg: TrainConfig) -> L.Trainer:
     for name in ("lightning.pytorch", "lightning.fabric"):  # Lightning resets these on import
         logging.getLogger(name).setLevel(logging.WARNING)
     trainer = L.Trainer(
@@ -37,7 +60,9 @@ def _fit(module: CausalLMModule, loader: DataLoader, steps: int, accumulate: int
         accumulate_grad_batches=accumulate,
         accelerator=cfg.accelerator,
         devices=cfg.devices,
+        num_nodes=cfg.num_nodes,
         strategy=cfg.strategy,
+        use_distributed_sampler=False,  # _Batches shards by rank itself
         precision=_precision(cfg.precision),
         gradient_clip_val=1.0,
         logger=False,
@@ -46,12 +71,8 @@ def _fit(module: CausalLMModule, loader: DataLoader, steps: int, accumulate: int
         enable_progress_bar=cfg.progress_bar,
         log_every_n_steps=1,
     )
-    trainer.fit(module, loader)
-
-
-def _loader(encoded: list[dict], micro: int, pad_id: int, seed: int) -> DataLoader:
-    sampler = LengthGroupedBatches([len(x["input_ids"]) for x in encoded], micro, seed)
-    return DataLoader(encoded, batch_sampler=sampler, collate_fn=lambda b: collate(b, pad_id))
+    trainer.fit(module, datamodule=data)
+    return trainer
 
 
 def pretrain_scratch(texts: list[str], model_cfg: ModelConfig, cfg: PretrainConfig, train_cfg: TrainConfig, out: Path,
@@ -66,7 +87,8 @@ def pretrain_scratch(texts: list[str], model_cfg: ModelConfig, cfg: PretrainConf
     if not blocks:
         raise ValueError(f"pretraining corpus too small: fewer tokens than one block of {cfg.block_size}")
     module = CausalLMModule(model, cfg.lr, cfg.lr_end, cfg.weight_decay, cfg.steps, cfg.warmup_steps, train_cfg.betas)
-    _fit(module, _loader(blocks, cfg.batch_size, tokenizer.pad_token_id, train_cfg.seed), cfg.steps, 1, train_cfg)
+    single = dataclasses.replace(train_cfg, devices=1, num_nodes=1)  # scratch models are small: one device
+    _fit(module, _Batches(blocks, cfg.batch_size, tokenizer.pad_token_id, train_cfg.seed), cfg.steps, 1, single)
     factory.save_model(module.model, tokenizer, out, base="", cfg=model_cfg)
     return {"blocks": len(blocks), "tokens": len(blocks) * cfg.block_size, "steps": cfg.steps,
             "parameters": sum(p.numel() for p in model.parameters()), "history": module.history,
@@ -92,6 +114,8 @@ def finetune(base: str, examples: list[dict[str, str]], model_cfg: ModelConfig, 
     prompt template), loss on target tokens only; saves to `out`."""
     if not examples:
         raise ValueError("no training examples: check the selection (threshold, size) and the seed set")
+    if _world_size(cfg) > 1 and not os.environ.get(CHILD_ENV):
+        return _finetune_in_child(base, examples, model_cfg, cfg, out)
     start = time.time()
     L.seed_everything(cfg.seed, verbose=False)
     tokenizer = factory.load_tokenizer(base, model_cfg)
@@ -99,13 +123,30 @@ def finetune(base: str, examples: list[dict[str, str]], model_cfg: ModelConfig, 
                for e in examples]
     batch, steps = batch_and_steps(len(encoded), cfg)
     micro = min(cfg.micro_batch_size, batch)
-    accumulate = math.ceil(batch / micro)
+    accumulate = max(1, math.ceil(batch / (micro * _world_size(cfg))))  # the batch spans all ranks
     model = factory.load_for_training(base, model_cfg, cfg.dropout).train()  # from_pretrained returns eval mode
     module = CausalLMModule(model, cfg.lr, cfg.lr_end, cfg.weight_decay, steps, cfg.warmup_steps, cfg.betas)
     log.info("fine-tuning %s on %d examples: batch %d (micro %d x %d), %d steps", base, len(encoded), batch, micro, accumulate, steps)
-    _fit(module, _loader(encoded, micro, tokenizer.pad_token_id, cfg.seed), steps, accumulate, cfg)
-    factory.save_model(module.model, tokenizer, out, base=base, cfg=model_cfg)
+    trainer = _fit(module, _Batches(encoded, micro, tokenizer.pad_token_id, cfg.seed), steps, accumulate, cfg)
     n_target = sum(sum(1 for t in e["labels"] if t != -100) for e in encoded)
-    return {"examples": len(encoded), "batch_size": batch, "steps": steps, "target_tokens": n_target,
-            "history": module.history, "final_loss": module.history[-1]["loss"] if module.history else None,
-            "seconds": round(time.time() - start, 2)}
+    metrics = {"examples": len(encoded), "batch_size": batch, "steps": steps, "target_tokens": n_target,
+               "world_size": trainer.world_size, "history": module.history,
+               "final_loss": module.history[-1]["loss"] if module.history else None, "seconds": round(time.time() - start, 2)}
+    if trainer.is_global_zero:
+        factory.save_model(module.model, tokenizer, out, base=base, cfg=model_cfg)
+        write_json(out / "train_metrics.json", metrics)
+    return metrics
+
+
+CHILD_ENV = "HUMPBACK_TRAIN_CHILD"
+
+
+def _finetune_in_child(base: str, examples: list[dict[str, str]], model_cfg: ModelConfig, cfg: TrainConfig, out: Path) -> dict[str, Any]:
+    """Multi-process training runs as its own command, because Lightning starts ranks 1..n by re-running
+    the command of rank 0: that must be this fine-tune, not the whole pipeline."""
+    job = out.parent / f"{out.name}.job"
+    write_json(job / "job.json", {"base": base, "model": dataclasses.asdict(model_cfg), "train": dataclasses.asdict(cfg), "out": str(out)})
+    write_jsonl(job / "examples.jsonl", examples)
+    env = {**os.environ, CHILD_ENV: "1"}
+    subprocess.run([sys.executable, "-m", "humpback.models.train_job", str(job)], env=env, check=True)
+    return json.loads((out / "train_metrics.json").read_text())
