@@ -96,7 +96,7 @@ def test_annotation_io_round_trip_and_errors(tmp_path):
     write_annotations(tmp_path / "a.json", rows)
     assert read_annotations(tmp_path / "a.json") == rows
     (tmp_path / "bad.json").write_text(json.dumps([{"instruction": "q", "output_1": "a"}]))
-    with pytest.raises(DataError, match=r"bad\.json: row 0: missing field\(s\) \['output_2'\]"):
+    with pytest.raises(DataError, match=r"bad\.json\[0\]: missing field\(s\) \['output_2'\]"):
         read_annotations(tmp_path / "bad.json")
     (tmp_path / "pref.json").write_text(json.dumps(_rows([2]) + _rows(["two"])))
     with pytest.raises(DataError, match=r"pref\.json: row 1: preference"):

@@ -47,6 +47,21 @@ def iter_jsonl(path: str | os.PathLike, required: tuple[str, ...] = ()) -> Itera
         yield row
 
 
+def iter_json_list_located(path: str | os.PathLike) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ("file[i]", object) for each element of a file holding one JSON list of objects."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    if not isinstance(data, list):
+        raise DataError(f"{path}: expected a JSON list of objects, got {type(data).__name__}")
+    for i, row in enumerate(data):
+        if not isinstance(row, dict):
+            raise DataError(f"{path}[{i}]: expected a JSON object, got {type(row).__name__}")
+        yield f"{path}[{i}]", row
+
+
 def read_jsonl(path: str | os.PathLike, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     return list(iter_jsonl(path, required))
 

@@ -8,12 +8,10 @@ judge gave no usable answer), `generator_1`, `generator_2`, `annotator`; any oth
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
-from humpback.data.records import DataError, write_json
+from humpback.data.records import DataError, iter_json_list_located, write_json
 
 REQUIRED_FIELDS = ("instruction", "output_1", "output_2")
 
@@ -23,26 +21,18 @@ def read_annotations(path: str | os.PathLike, required: tuple[str, ...] = REQUIR
 
     A missing or null `preference` is not an error here: the metrics drop and count such rows.
     """
-    path = Path(path)
-    try:
-        with path.open(encoding="utf-8") as f:
-            rows = json.load(f)
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-    if not isinstance(rows, list):
-        raise DataError(f"{path}: expected a JSON list of annotation objects, got {type(rows).__name__}")
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise DataError(f"{path}: row {i}: expected a JSON object, got {type(row).__name__}")
+    rows = []
+    for where, row in iter_json_list_located(path):
+        rows.append(row)
         missing = [k for k in required if k not in row]
         if missing:
-            raise DataError(f"{path}: row {i}: missing field(s) {missing}")
+            raise DataError(f"{where}: missing field(s) {missing}")
         for k in ("output_1", "output_2", "instruction"):
             if k in row and not isinstance(row[k], str):
-                raise DataError(f"{path}: row {i}: field {k!r} must be a string, got {type(row[k]).__name__}")
+                raise DataError(f"{where}: field {k!r} must be a string, got {type(row[k]).__name__}")
         pref = row.get("preference")
         if pref is not None and (isinstance(pref, bool) or not isinstance(pref, (int, float))):
-            raise DataError(f"{path}: row {i}: preference must be a number or null, got {pref!r}")
+            raise DataError(f"{where}: preference must be a number or null, got {pref!r}")
     return rows
 
 

@@ -35,15 +35,20 @@ def point(job: Optional[Job]) -> figures.Point:
     return (job.win_rate, job.standard_error) if job is not None and job.win_rate is not None else None
 
 
+def short_of(job: Optional[Job], requested: Optional[str]) -> Optional[int]:
+    """How many augmented pairs the job really used, when the selection held fewer than the N asked."""
+    used = (job.final or {}).get("augmented_examples") if job else None
+    if requested in (None, "none") or used is None or used >= float(requested):
+        return None
+    return used
+
+
 def cell(job: Optional[Job], requested: Optional[str] = None) -> str:
-    """The win rate of a job's final model; says when the selection held fewer pairs than N asked."""
+    """The win rate of a job's final model, and the pairs it used when fewer than N were there."""
     if job is None:
         return MISSING
-    text = fmt_win(job.win_rate, job.standard_error)
-    used = (job.final or {}).get("augmented_examples")
-    if requested not in (None, "none") and used is not None and used < float(requested):
-        text += f" ({used} used)"
-    return text
+    used = short_of(job, requested)
+    return fmt_win(job.win_rate, job.standard_error) + (f" ({used} used)" if used is not None else "")
 
 
 def record(job: Optional[Job], **keys: Any) -> dict[str, Any]:
@@ -68,16 +73,20 @@ def quality_vs_quantity(group: Group, out: Path, stem: str) -> list[Table]:
     t = Table(stem, f"Quality vs quantity: win rate by curation and augmented size N ({group.name})",
               ["curation"] + [f"N={size_label(n)}" for n in ns])
     series: dict[str, list[figures.Point]] = {}
+    used: dict[str, list[Optional[str]]] = {}
     for k in ks:
         jobs = [first(group, t.notes, curation_threshold=k, augmented_size=n) for n in ns]
         t.rows.append([curation_label(k)] + [cell(j, n) for j, n in zip(jobs, ns)])
         t.records += [record(j, curation=curation_label(k), threshold=k, size=n) for j, n in zip(jobs, ns)]
         series[curation_label(k)] = [point(j) for j in jobs]
+        used[curation_label(k)] = [None if short_of(j, n) is None else f"n={short_of(j, n)}" for j, n in zip(jobs, ns)]
     base = seed_only(group)
     if base:
         t.notes.append(f"seed only (M_0): {fmt_win(base[1], base[2])}")
+    t.notes.append("(k used): the selection held fewer pairs than N; all of them were used")
     t.figure = figures.bar_groups(out / f"{stem}.png", "Quality vs quantity", [size_label(n) for n in ns], series,
-                                  "augmented examples N (requested; seed always included)", hline=base)
+                                  "augmented examples N (requested; seed always included; n= pairs really used)",
+                                  hline=base, labels=used)
     return [t]
 
 

@@ -32,22 +32,26 @@ def _hline(ax, hline: Optional[tuple[str, float, Optional[float]]]) -> None:
 
 
 def bar_groups(path: Path, title: str, groups: list[str], series: dict[str, list[Point]], xlabel: str,
-               hline: Optional[tuple[str, float, Optional[float]]] = None) -> Path:
-    """One group of bars per x value (e.g. per N), one bar per series, standard errors as error bars."""
+               hline: Optional[tuple[str, float, Optional[float]]] = None,
+               labels: Optional[dict[str, list[Optional[str]]]] = None) -> Path:
+    """One group of bars per x value (e.g. per N), one bar per series, standard errors as error bars;
+    `labels` writes a short note over a bar (e.g. how many examples it really used)."""
     fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(groups) + 2), 4.2))
     width = 0.8 / max(1, len(series))
     x = np.arange(len(groups))
     tops = [p[0] + (p[1] or 0) for pts in series.values() for p in pts if p is not None]
-    top = max(tops + [hline[1] if hline else 0.0, 1.0])
+    top = max(tops + [hline[1] + (hline[2] or 0) if hline else 0.0, 1.0])
     for i, (label, points) in enumerate(series.items()):
         pos = x - 0.4 + width * (i + 0.5)
         have = [(p, v) for p, v in zip(pos, points) if v is not None]
         if have:
             ax.bar([p for p, _ in have], [v[0] for _, v in have], width, label=label,
                    yerr=[v[1] or 0 for _, v in have], capsize=3, color=f"C{i}", edgecolor="black", linewidth=0.5)
-        for p, v in zip(pos, points):
+        for p, v, note in zip(pos, points, (labels or {}).get(label) or [None] * len(points)):
             if v is None:
                 ax.text(p, top * 0.02, "missing", rotation=90, ha="center", va="bottom", fontsize=8, color=f"C{i}")
+            elif note:
+                ax.text(p, v[0] + (v[1] or 0) + top * 0.01, note, ha="center", va="bottom", fontsize=7)
     _hline(ax, hline)
     ax.set_xticks(x, groups)
     ax.set_xlabel(xlabel)

@@ -54,7 +54,7 @@ class Table:
         lines += [""] + [f"- {n}" for n in self.notes] + ([""] if self.notes else [])
         if self.figure is not None:
             lines += [f"![{self.title}]({self.figure.name})", ""]
-        return "\n".join(lines)
+        return "\n".join(lines) + "\n"
 
     def write(self, out: Path) -> list[Path]:
         md, csv_path = out / f"{self.name}.md", out / f"{self.name}.csv"

@@ -7,13 +7,12 @@ into every error message about that row, so a bad record can be found and fixed.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from humpback.data.records import DataError, iter_jsonl_located
+from humpback.data.records import DataError, iter_json_list_located, iter_jsonl_located
 
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -33,7 +32,7 @@ def iter_rows(path: str, split: str = "train") -> Iterator[Row]:
         if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
             yield from iter_jsonl_located(p)
         elif name.endswith(".json"):
-            yield from _iter_json_list(p)
+            yield from iter_json_list_located(p)
         elif name.endswith(".parquet"):
             yield from _iter_parquet(p)
         else:
@@ -44,19 +43,6 @@ def iter_rows(path: str, split: str = "train") -> Iterator[Row]:
         yield from _iter_hub(path, split)
     else:
         raise DataError(f"{path}: no such file, and not a hub dataset name of the form owner/name")
-
-
-def _iter_json_list(path: Path) -> Iterator[Row]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-    if not isinstance(data, list):
-        raise DataError(f"{path}: expected a JSON list of objects, got {type(data).__name__}")
-    for i, row in enumerate(data):
-        if not isinstance(row, dict):
-            raise DataError(f"{path}[{i}]: expected a JSON object, got {type(row).__name__}")
-        yield f"{path}[{i}]", row
 
 
 def _iter_parquet(path: Path) -> Iterator[Row]:
