@@ -99,7 +99,7 @@ def test_annotation_io_round_trip_and_errors(tmp_path):
     with pytest.raises(DataError, match=r"bad\.json\[0\]: missing field\(s\) \['output_2'\]"):
         read_annotations(tmp_path / "bad.json")
     (tmp_path / "pref.json").write_text(json.dumps(_rows([2]) + _rows(["two"])))
-    with pytest.raises(DataError, match=r"pref\.json: row 1: preference"):
+    with pytest.raises(DataError, match=r"pref\.json\[1\]: preference"):
         read_annotations(tmp_path / "pref.json")
 
 
