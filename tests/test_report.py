@@ -28,7 +28,8 @@ def summary(win, se=1.0, *, threshold=5.0, size=25, seed_data=True, augmented=Tr
     name = f"M_{iterations}"
     models = {"M_0": final_model(*m0, aug=0, tagged=False, inference="none", selected_by=None)}
     if iterations:
-        models[name] = final_model(win, se, seed=200 if seed_data else 0, aug=aug if aug is not None else (size or 47), tagged=tags and seed_data,
+        used = aug if aug is not None else (size or 47)
+        models[name] = final_model(win, se, seed=200 if seed_data else 0, aug=used, tagged=tags and seed_data,
                                    inference=inference if tags and seed_data else "none", selected_by=selected_by)
     else:
         models["M_0"] = final_model(win, se, aug=0, tagged=False, inference="none", selected_by=None)
@@ -63,7 +64,8 @@ def write_sweep(root: Path, name: str, jobs: list[dict], params: dict[str, str],
             (root / str(num) / ".hydra").mkdir(parents=True)
             continue
         (root / str(num) / ".hydra").mkdir(parents=True)
-        (root / str(num) / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {"job": {"num": num, "config_name": name}}}))
+        job = {"hydra": {"job": {"num": num, "config_name": name}}}
+        (root / str(num) / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump(job))
         (root / str(num) / "summary.json").write_text(json.dumps(s))
     return root
 
@@ -74,8 +76,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def md_rows(path: Path) -> list[list[str]]:
-    lines = [l for l in path.read_text().splitlines() if l.startswith("| ")]
-    return [[c.strip() for c in l.strip("|").split("|")] for l in lines]
+    lines = [line for line in path.read_text().splitlines() if line.startswith("| ")]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines]
 
 
 def test_alpha_fit_recovers_the_papers_coefficient():
@@ -198,11 +200,16 @@ def test_joint_training_iterations_and_model_size(tmp_path):
     assert [r[0] for r in rows[1:]] == ["0", "1", "2", "3"]
     assert rows[1][1] == "M_0" and rows[3][-1] == "7.00 ± 1.00" and rows[4][1:] == ["missing"] * 3 + ["", "missing"]
     assert rows[2][4] == "30.3%"  # iteration 1's ratings: 84 of 277 unparsed
-    ms = [summary(20.0, model="scratch-xs", size=None), summary(30.0, model="scratch-tiny", size=None)]
-    build_report([write_sweep(tmp_path / "ms", "model_size", ms, {"student_model@roles.student": "scratch_xs,scratch_tiny"})],
-                 tmp_path / "o3")
+    ms = [summary(20.0, model="scratch-xs", size=None), None, summary(30.0, model="scratch-tiny", size=None)]
+    root = write_sweep(tmp_path / "ms", "model_size", ms, {"student_model@roles.student": "scratch_xs,scratch_s,scratch_tiny"})
+    # the failed job's saved config names its student, so its row shows up as missing
+    saved = {"student": {"threshold": 5.0, "size": None}, "roles": {"student": {"name": "scratch-s"}},
+             "model": {"name": "scratch-tiny"}}
+    (root / "1" / ".hydra" / "config.yaml").write_text(yaml.safe_dump(saved))
+    build_report([root], tmp_path / "o3")
     rows = md_rows(tmp_path / "o3" / "model_size.md")
-    assert rows[1] == ["scratch-xs", "10.00 ± 2.00", "20.00 ± 1.00"] and rows[2][0] == "scratch-tiny"
+    assert rows[1] == ["scratch-xs", "10.00 ± 2.00", "20.00 ± 1.00"] and rows[3][0] == "scratch-tiny"
+    assert rows[2] == ["scratch-s", "missing", "missing"]
     assert (tmp_path / "o3" / "model_size.png").read_bytes()[:8] == PNG
 
 

@@ -137,7 +137,8 @@ def joint_label(seed: str, augmented: str, k: str) -> str:
 
 def joint_training(group: Group, out: Path, stem: str) -> list[Table]:
     ns = group.values("augmented_size")
-    t = Table(stem, f"Joint training: seed and augmented data ({group.name})", ["training data"] + [f"N={size_label(n)}" for n in ns])
+    t = Table(stem, f"Joint training: seed and augmented data ({group.name})",
+              ["training data"] + [f"N={size_label(n)}" for n in ns])
     series: dict[str, list[tuple[float, figures.Point]]] = {}
     for seed in group.values("seed_data"):
         for aug in group.values("augmented"):
@@ -199,8 +200,8 @@ def curator_quality(group: Group, out: Path, stem: str) -> list[Table]:
                        fmt_num(q.get("selected")) if q else MISSING, fmt_num(q.get("positives")) if q else MISSING,
                        cell(j) if j else ("not swept" if name not in group.values("curator") else MISSING),
                        fmt_num((j.final or {}).get("train_examples")) if j else ""])
-        t.records.append({**record(j, curator=name), **{f"curator_{k}": (q or {}).get(k) for k in
-                                                         ("precision", "recall", "selected", "positives", "labelled", "threshold")}})
+        quality_cols = ("precision", "recall", "selected", "positives", "labelled", "threshold")
+        t.records.append({**record(j, curator=name), **{f"curator_{k}": (q or {}).get(k) for k in quality_cols}})
     t.notes.append("positives: gold-labelled good pairs (toy world: grade >= 4); precision/recall of score >= curate.threshold")
     return [t]
 

@@ -84,6 +84,10 @@ def curves(path: Path, title: str, series: dict[str, list[tuple[float, Point]]],
     _hline(ax, hline)
     if log_x:
         ax.set_xscale("log")
+    xs = sorted({x for points in series.values() for x, _ in points})
+    if xs and len(xs) <= 12:  # label the sizes themselves, not powers of ten
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])
+        ax.minorticks_off()
     ax.set_xlabel(xlabel)
     ax.set_ylabel(WIN_LABEL)
     ax.set_ylim(bottom=0)

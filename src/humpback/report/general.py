@@ -43,8 +43,9 @@ def data_statistics(groups: list[Group]) -> Table:
                 t.rows.append([label, fmt_num(stats.get("count")),
                                fmt_mean_sd(stats.get("instruction_mean"), stats.get("instruction_sd")),
                                fmt_mean_sd(stats.get("output_mean"), stats.get("output_sd"))] + _where(groups, g))
+                lengths = ("instruction_mean", "instruction_sd", "output_mean", "output_sd")
                 t.records.append({"sweep": g.name, "set": label, "examples": stats.get("count"),
-                                  **{k: stats.get(k) for k in ("instruction_mean", "instruction_sd", "output_mean", "output_sd")}})
+                                  **{k: stats.get(k) for k in lengths}})
     return t
 
 

@@ -81,6 +81,7 @@ class Group:
     sweep: Optional[str] = None
     grid: dict[str, list[str]] = field(default_factory=dict)  # axis -> requested values (canonical)
     expected_points: int = 0  # jobs the sweep launched (0: unknown)
+    unfinished: list[dict[str, Any]] = field(default_factory=list)  # axes (+ "_num") of launched jobs without summary.json
 
     @property
     def name(self) -> str:
@@ -90,9 +91,10 @@ class Group:
     def values(self, axis: str) -> list[str]:
         """Requested values of an axis, then any others the jobs show, in a stable order."""
         seen = list(self.grid.get(axis, []))
-        for job in self.jobs:
-            if job.axis(axis) not in seen:
-                seen.append(job.axis(axis))
+        launched = [(j.num, j.axis(axis)) for j in self.jobs] + [(a["_num"], canon(a.get(axis))) for a in self.unfinished]
+        for _, value in sorted(launched, key=lambda p: p[0]):
+            if value not in seen:
+                seen.append(value)
         return seen
 
     def varying(self) -> set[str]:
@@ -111,11 +113,15 @@ def _read_yaml(path: Path) -> Any:
 
 
 def _axes_from_config(job_dir: Path) -> dict[str, Any]:
-    """Axes of a summary written before summary["axes"] existed, from the job's saved Hydra config."""
+    """Axes from the job's saved Hydra config: for summaries older than summary["axes"], and for jobs that
+    never wrote a summary (so their points show up as missing)."""
     cfg = _read_yaml(job_dir / ".hydra" / "config.yaml") or {}
+    if not cfg:
+        return {}
     s, c, e = cfg.get("student", {}), cfg.get("curate", {}), cfg.get("eval", {})
+    student = ((cfg.get("roles") or {}).get("student") or {}).get("name")
     return {"curation_threshold": s.get("threshold"), "augmented_size": s.get("size"), "train_tags": s.get("tags"),
-            "inference_tags": e.get("inference_tags"), "model_size": (cfg.get("model") or {}).get("name"),
+            "inference_tags": e.get("inference_tags"), "model_size": student or (cfg.get("model") or {}).get("name"),
             "iterations": c.get("iterations"), "seed_data": s.get("seed_data"), "augmented": s.get("augmented"),
             "curation_mode": c.get("mode"), "curator": s.get("curator")}
 
@@ -194,7 +200,12 @@ def load_groups(dirs: list[str | Path]) -> list[Group]:
                 if multirun:
                     groups[key].sweep, groups[key].grid, groups[key].expected_points = _sweep_grid(home / "multirun.yaml")
             groups[key].jobs.append(job)
-    for g in groups.values():
+    for (home, _), g in groups.items():
+        if (home / "multirun.yaml").is_file():  # job dirs Hydra made that hold no summary: failed or running
+            done = {j.path for j in g.jobs}
+            for d in sorted(home.iterdir()):
+                if d.is_dir() and d.name.isdigit() and d.resolve() not in done and (axes := _axes_from_config(d)):
+                    g.unfinished.append({**axes, "_num": int(d.name)})
         g.jobs.sort(key=lambda j: (j.num, str(j.path)))
         g.sweep = g.sweep or next((j.sweep for j in g.jobs if j.sweep), None)
     return [groups[k] for k in sorted(groups)]
