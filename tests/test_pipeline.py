@@ -145,3 +145,14 @@ def test_oracle_curator_selects_the_final_data(first_run):
     assert {"M_0", "M_1"} <= set(summary["curator_quality"])
     computed = {s["name"] for s in summary["stages"] if not s["cached"]}
     assert "scores_oracle" in computed and "M_1" not in computed and "scores_1" not in computed
+
+
+def test_final_mix_knobs_leave_internal_iterations_shared(first_run):
+    cfg, root, first = first_run
+    summary = run_job(compose_config([*TEST_SCALE, f"cache_dir={first['cache_dir']}", "student.threshold=null",
+                                      "student.seed_data=false"]), job_dir=str(root / "augmented_only"))
+    assert {s["name"] for s in summary["stages"] if not s["cached"]} == {"M_2", "gen M_2", "judge M_2"}
+    m2 = summary["models"]["M_2"]
+    assert (m2["seed_examples"], m2["tagged"], m2["inference_tags"]) == (0, False, "none")
+    assert summary["models"]["M_1"]["seed_examples"] == first["models"]["M_1"]["seed_examples"] > 0
+    assert summary["final"]["win_rate"] == m2["win_rate"]

@@ -80,5 +80,5 @@ def log_to_tracker(tracker: Tracker, ctx, summary: dict[str, Any]) -> None:
             tracker.log_table(f"samples/{rec.name}/ratings", [
                 {"instruction": c["instruction"], "output": c["output"], "score": scores[c["id"]]["score"],
                  "rating": (scores[c["id"]].get("raw") or [""])[0]} for c in cands if c["id"] in scores])
-    tracker.summary({k: summary[k] for k in ("axes", "models", "data", "curation", "curator_quality", "computed_stages",
+    tracker.summary({k: summary[k] for k in ("axes", "final", "models", "data", "curation", "curator_quality", "computed_stages",
                                              "cached_stages", "seconds")})

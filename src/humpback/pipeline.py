@@ -86,10 +86,19 @@ def run_stages(ctx: RunContext) -> PipelineArtifacts:
 
     evaluated = list(out.models) if cfg.eval.models == "all" else [f"M_{T}"]
     for name in evaluated:
-        tagged = name != "M_0" and cfg.student.tags and cfg.student.seed_data and cfg.student.augmented
-        out.answers[name] = generate_answers(ctx, name, student_cfg, out.models[name], evalset, trained_with_tags=tagged)
+        out.answers[name] = generate_answers(ctx, name, student_cfg, out.models[name], evalset, trained_with_tags(cfg, name))
         out.verdicts[name] = judge_answers(ctx, name, out.answers[name], evalset)
     return out
+
+
+def trained_with_tags(cfg: Any, name: str) -> bool:
+    """M_0 never sees a tag; internal iterations are tagged (paper); the final student per `student.*`."""
+    if name == "M_0":
+        return False
+    if name != f"M_{cfg.curate.iterations}":
+        return True
+    s = cfg.student
+    return bool(s.tags and s.seed_data and s.augmented)
 
 
 def make_context(cfg: Any, job_dir, tracker=None, plan: bool = False) -> RunContext:

@@ -95,15 +95,19 @@ def student(ctx: RunContext, t: int, model_cfg: ModelConfig, base_art: Artifact,
     from humpback.stages.select import select_pairs, training_mix
 
     s, c = ctx.cfg.student, ctx.cfg.curate
+    # Only the final student's mix is an ablation knob; internal iterations follow the paper (seed + A_k,
+    # tagged), so every sweep point shares M_1 .. M_{T-1} and their scores.
     selection = {"threshold": s.threshold if final else c.threshold, "size": s.size if final else None,
                  "margin": c.logprob_margin if c.mode == "logprob" and (scores_art is None or scores_art.stage == "curate") else 0.0,
-                 "seed_data": s.seed_data, "augmented": s.augmented, "tags": s.tags, "selection_seed": s.selection_seed,
+                 "seed_data": s.seed_data if final else True, "augmented": s.augmented if final else True,
+                 "tags": s.tags if final else True, "selection_seed": s.selection_seed,
                  "init": s.init, "curator": scores_art.stage if scores_art is not None else None}
     def examples(work: Path):
         scores = read_jsonl(scores_art.path / "scores.jsonl") if scores_art is not None else None
         selected = select_pairs(read_jsonl(candidates_art.path / "candidates.jsonl"), scores, selection["threshold"],
                                 selection["size"], s.selection_seed, selection["margin"])
-        mix, info = training_mix(read_jsonl(seed_art.path / "seed.jsonl"), selected, s.seed_data, s.augmented, s.tags)
+        mix, info = training_mix(read_jsonl(seed_art.path / "seed.jsonl"), selected, selection["seed_data"],
+                                 selection["augmented"], selection["tags"])
         write_jsonl(work / "selected.jsonl", selected)
         return mix, {**info, "selection": selection}
 
