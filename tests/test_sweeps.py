@@ -33,10 +33,8 @@ SHARED = ["world", "seed", "eval_set", "segments", "base", "M_yx", "augment", "M
 TINY_QVQ = ["student.threshold=null", "student.size=4,8"]
 
 # Test-scale models cannot write "Score: k" yet, so M_0 / M_1 select nothing: the curator sweep's
-# smallest instance that trains a student is the oracle's. Sweeps without the seed (student.seed_data=false)
-# stop at T=1: the pipeline applies seed_data to the internal M_1 too, which then has no examples at all.
+# smallest instance that trains a student is the oracle's.
 FIRST = {"curator_quality": {"student.curator": "oracle"}}
-EXTRA = {"curator_quality": ["curate.iterations=1"], "data_scaling": ["curate.iterations=1"]}
 
 
 def sweep_params(name: str) -> dict[str, list[str]]:
@@ -195,8 +193,7 @@ def test_launcher_presets_compose():
 def smallest_runs(tmp_path_factory, shared_cache, tiny_qvq):
     """The smallest instance of every other sweep, launched side by side on the shared cache."""
     root = tmp_path_factory.mktemp("smallest")
-    procs = {name: start_multirun(name, root / name, shared_cache, *(f"{k}={v}" for k, v in smallest(name).items()),
-                                  *EXTRA.get(name, []))
+    procs = {name: start_multirun(name, root / name, shared_cache, *(f"{k}={v}" for k, v in smallest(name).items()))
              for name in SWEEPS if name != "quality_vs_quantity"}
     results = {}
     for name, proc in procs.items():
