@@ -75,8 +75,8 @@ def log_to_tracker(tracker: Tracker, ctx, summary: dict[str, Any]) -> None:
                 {k: r.get(k) for k in ("instruction", "output_1", "output_2", "preference")} for r in rows])
         if rec.stage == "curate":
             scores = {r["id"]: r for r in read_jsonl(Path(rec.path) / "scores.jsonl")}
-            cands = read_jsonl(Path(summary["cache_dir"]) / "augment" / next(
-                s["key"] for s in summary["stages"] if s["stage"] == "augment") / "candidates.jsonl")[:n]
+            augment = next(r for r in ctx.records if r.stage == "augment")
+            cands = read_jsonl(Path(augment.path) / "candidates.jsonl")[:n]
             tracker.log_table(f"samples/{rec.name}/ratings", [
                 {"instruction": c["instruction"], "output": c["output"], "score": scores[c["id"]]["score"],
                  "rating": (scores[c["id"]].get("raw") or [""])[0]} for c in cands if c["id"] in scores])
