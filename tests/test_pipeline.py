@@ -76,7 +76,8 @@ def test_student_training_data_is_tagged(first_run):
     seed_rows = [t for t in train if t["source"] == "seed"]
     web_rows = [t for t in train if t["source"] == "augmented"]
     assert len(web_rows) == summary["data"]["A"]["count"] == summary["data"]["A_2"]["count"]  # no curation at the end
-    assert len(seed_rows) == summary["data"]["seed"]["count"]
+    assert len(seed_rows) == summary["data"]["seed"]["count"] + summary["data"]["seed_rating_examples"]["count"]
+    assert summary["data"]["seed_rating_examples"]["count"] == 10  # TEST_SCALE's data.world.n_rating_examples
     assert all(t["user"].endswith(f" {TAG_SEED}") for t in seed_rows)
     assert all(t["user"].endswith(f" {TAG_WEB}") for t in web_rows)
     seed_pairs = read_jsonl(cache / "seed" / _stage(summary, "seed")["key"] / "seed.jsonl")

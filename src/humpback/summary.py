@@ -33,7 +33,11 @@ def build_summary(ctx: RunContext, arts: PipelineArtifacts, seconds: float) -> d
     cfg = ctx.cfg
     seed_rows = read_jsonl(arts.seed.path / "seed.jsonl")
     cand_rows = read_jsonl(arts.candidates.path / "candidates.jsonl")
-    data = {"seed": length_stats(seed_rows), "A": length_stats(cand_rows)}
+    # Table 1's seed row: the instruction/answer pairs; the toy world's rating examples are counted apart.
+    rating = [r for r in seed_rows if r.get("family") == "rating"]
+    data = {"seed": length_stats([r for r in seed_rows if r.get("family") != "rating"]), "A": length_stats(cand_rows)}
+    if rating:
+        data["seed_rating_examples"] = length_stats(rating)
     gold = None
     if cfg.curate.gold_path:
         gold = gold_from_file(cand_rows, cfg.curate.gold_path)

@@ -35,7 +35,8 @@ def data_statistics(groups: list[Group]) -> Table:
     for g in groups:
         for job in g.jobs:
             for name, stats in job.summary.get("data", {}).items():
-                label = {"seed": "seed", "A": "A (all)"}.get(name) or selected_label(name, stats)
+                label = {"seed": "seed", "seed_rating_examples": "seed: rating examples (toy world)",
+                         "A": "A (all)"}.get(name) or selected_label(name, stats)
                 key = (g.name if len(groups) > 1 else "", label, stats.get("count"), f"{stats.get('output_mean')}")
                 if key in seen:
                     continue
