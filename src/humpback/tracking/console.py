@@ -19,9 +19,10 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
                       str(m.get("inference_tags")), wr, f"{m.get('n_wins')} / {m.get('n_wins_base')} / {m.get('n_draws')}")
     console.print(table)
     for t, c in summary.get("curation", {}).items():
+        kept = ", ".join(f"{n} pairs for {m}" for m, n in c.get("kept", {}).items()) or "none used"
         console.print(f"curation iteration {t} (curator {c['curator']}): {c['pairs']} pairs rated, "
                       f"parse failures {c['parse_failures']}/{c['ratings']} ({100 * c['parse_failure_rate']:.1f}%), "
-                      f"kept {c['kept']}; histogram {c['score_histogram']}")
+                      f"kept {kept}; histogram {c['score_histogram']}")
     cached = summary["cached_stages"]
     console.print(f"stages: {summary['computed_stages']} computed, {cached} cached; {summary['seconds']:.1f}s")
     console.print(f"job dir: {summary['job_dir']}  (summary.json)")
