@@ -157,3 +157,15 @@ def test_final_mix_knobs_leave_internal_iterations_shared(first_run):
     assert (m2["seed_examples"], m2["tagged"], m2["inference_tags"]) == (0, False, "none")
     assert summary["models"]["M_1"]["seed_examples"] == first["models"]["M_1"]["seed_examples"] > 0
     assert summary["final"]["win_rate"] == m2["win_rate"]
+
+
+def test_external_curator_rates_once_for_every_iteration(first_run):
+    cfg, root, first = first_run
+    base_dir = Path(first["cache_dir"]) / "pretrain" / _stage(first, "base")["key"] / "model"
+    summary = run_job(compose_config([*TEST_SCALE, f"cache_dir={first['cache_dir']}", "student.threshold=5",
+                                      "+roles/curator=local", f"roles.curator.path={base_dir}", "roles.curator.name=external"]),
+                      job_dir=str(root / "external"))
+    names = [s["name"] for s in summary["stages"]]
+    assert names.count("scores_ext") == 1 and "scores_1" not in names and "base external" in names
+    assert summary["models"]["M_1"]["selected_by"] == summary["models"]["M_2"]["selected_by"] == "curator external"
+    assert list(summary["curation"].values())[0]["curator"] == "curator external"

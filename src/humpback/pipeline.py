@@ -64,23 +64,19 @@ def run_stages(ctx: RunContext) -> PipelineArtifacts:
     T = cfg.curate.iterations
     for t in range(1, T + 1):
         final = t == T
-        rater = f"M_{t - 1}"
-        if not final or cfg.student.threshold is not None:
-            if external:
-                name = f"curator {curator_cfg.name}"
-                out.scores.setdefault(name, curate(ctx, "scores_ext", curator_cfg, curator_art, cands))
-                rater = name
-            else:
-                out.scores[rater] = curate(ctx, f"scores_{t}", student_cfg, out.models[rater], cands)
-        chosen = cfg.student.curator if final else "previous"
-        if chosen == "oracle":
-            out.scores["oracle"] = oracle_scores(ctx, world, cands)
-            rater = "oracle"
-        elif chosen != "previous":
-            if chosen not in out.scores:
+        scores = None
+        if not final or cfg.student.threshold is not None:  # a final student without curation needs no scores
+            rater = f"curator {curator_cfg.name}" if external else f"M_{t - 1}"
+            if rater not in out.scores:
+                out.scores[rater] = curate(ctx, "scores_ext" if external else f"scores_{t}", curator_cfg if external else student_cfg,
+                                           curator_art if external else out.models[rater], cands)
+            chosen = cfg.student.curator if final else "previous"
+            if chosen == "oracle":
+                out.scores["oracle"] = oracle_scores(ctx, world, cands)
+            elif chosen not in ("previous", *out.scores):
                 raise ValueError(f"student.curator={chosen!r}: choose previous, oracle or one of {sorted(out.scores)}")
-            rater = chosen
-        scores = out.scores.get(rater) if (not final or cfg.student.threshold is not None) else None
+            rater = rater if chosen == "previous" else chosen
+            scores = out.scores[rater]
         out.models[f"M_{t}"] = models.student(ctx, t, student_cfg, base, seed, cands, scores, out.models[f"M_{t - 1}"], final)
         out.selection_scores[f"M_{t}"] = rater if scores is not None else "none"
 
