@@ -46,6 +46,7 @@ def role_model(cfg: Any, role: str) -> ModelConfig:
 
 def run_stages(ctx: RunContext) -> PipelineArtifacts:
     cfg = ctx.cfg
+    inputs.check_inputs(ctx)  # unset input paths stop a run before any work (a plan only warns)
     world = inputs.world(ctx)
     seed = inputs.seed(ctx, world)
     evalset = inputs.eval_set(ctx, world)

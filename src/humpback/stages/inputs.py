@@ -60,14 +60,13 @@ def check_inputs(ctx: RunContext) -> None:
 
 
 def world(ctx: RunContext) -> Artifact | None:
-    check_inputs(ctx)  # the first stage of every run
     if ctx.cfg.data.source != "toyworld":
         return None
     from humpback.data.toyworld import build_world
 
     def run(work: Path) -> dict[str, Any]:
         build_world(OmegaConf.to_object(ctx.cfg.data.world)).write(work)
-        return {name: sum(1 for _ in open(work / f"{name}.jsonl")) for name in ("seed", "pages", "corpus", "eval")}
+        return {name: len(read_jsonl(work / f"{name}.jsonl")) for name in ("seed", "pages", "corpus", "eval")}
 
     return ctx.stage("world", "world", 1, ctx.config("data.world"), {}, run)
 
