@@ -24,7 +24,8 @@ def final_model(win, se, seed=200, aug=25, tagged=True, inference="S_a+S_w", sel
 
 
 def summary(win, se=1.0, *, threshold=5.0, size=25, seed_data=True, augmented=True, tags=True, inference="S_a+S_w",
-            curator="previous", iterations=2, model="scratch-tiny", aug=None, selected_by="M_1", m0=(10.0, 2.0), quality=None):
+            curator="previous", iterations=2, model="scratch-tiny", aug=None, selected_by="M_1", m0=(10.0, 2.0), quality=None,
+            seed=None):
     name = f"M_{iterations}"
     models = {"M_0": final_model(*m0, aug=0, tagged=False, inference="none", selected_by=None)}
     if iterations:
@@ -38,7 +39,7 @@ def summary(win, se=1.0, *, threshold=5.0, size=25, seed_data=True, augmented=Tr
         "experiment": "sweep_cpu",
         "axes": {"curation_threshold": threshold, "augmented_size": size, "train_tags": tags, "inference_tags": inference,
                  "model_size": model, "iterations": iterations, "seed_data": seed_data, "augmented": augmented,
-                 "curation_mode": "generate", "curator": curator},
+                 "curation_mode": "generate", "curator": curator, **({} if seed is None else {"seed": seed})},
         "models": models, "final_model": name,
         "data": {"seed": {**stats, "count": 240, "instruction_mean": 478.85, "instruction_sd": 986.18,
                           "output_mean": 179.82, "output_sd": 120.37},
@@ -253,3 +254,143 @@ def test_cli_logs_tables_and_figures_to_an_offline_wandb_run(qvq, tmp_path, caps
     runs = list((tmp_path / "r" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and any(runs[0].glob("*.wandb"))
     assert "W&B: " + str(runs[0]) in capsys.readouterr().out
+
+
+# Replicates and paired differences. Annotation files hold four prompts; each job's win rate and SE are
+# computed from its file, as the pipeline does.
+def judged(path: Path, prefs: list[float], name: str = "M_2") -> dict:
+    from humpback.evaluation.annotations import write_annotations
+    from humpback.evaluation.metrics import win_rate_from_preferences
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_annotations(path, [{"instruction": f"p{i}", "output_1": "ref", "output_2": "out", "generator_2": name,
+                              "preference": p} for i, p in enumerate(prefs, 1)])
+    return {**win_rate_from_preferences(prefs), "annotations": str(path)}
+
+
+def with_judgements(s: dict, where: Path, prefs: dict[str, list[float]]) -> dict:
+    for name, p in prefs.items():
+        s["models"].setdefault(name, dict(s["models"][s["final_model"]]))
+        s["models"][name].update(judged(where / f"{name}.json", p, name))
+    return s
+
+
+def test_replicates_show_mean_and_se_across_seeds_beside_the_prompt_se(tmp_path):
+    jobs = [summary(w, se, threshold=None, size=25, seed=seed) for seed, (w, se) in enumerate([(40.0, 3.0), (50.0, 5.0)])]
+    jobs.append(summary(60.0, 2.0, threshold=5.0, size=25, seed=0))  # A_5: one seed finished
+    root = write_sweep(tmp_path / "qvq", "quality_vs_quantity", jobs + [None],
+                       {"seed": "0,1", "student.threshold": "null,5", "student.size": "25"})
+    build_report([root], tmp_path / "out")
+    rows = md_rows(tmp_path / "out" / "quality_vs_quantity.md")
+    # mean 45, SD of (40, 50) = 7.07, SE = 7.07 / sqrt(2) = 5.00; prompt SE = mean(3, 5) = 4
+    assert rows[1] == ["no curation", "45.00 ± 5.00 (2 seeds; prompt SE 4.00)"]
+    assert rows[2] == ["A_5", "60.00 ± 2.00"]
+    rec = next(r for r in read_csv(tmp_path / "out" / "quality_vs_quantity.csv") if r["curation"] == "no curation")
+    assert (rec["n_seeds"], rec["seeds"], rec["win_rate"], rec["standard_error"]) == ("2", "0 1", "45.0", "4.0")
+    assert float(rec["seed_standard_error"]) == pytest.approx(5.0)
+
+
+def test_seed_axis_is_read_from_the_saved_config_of_older_summaries(tmp_path):
+    root = write_sweep(tmp_path / "mr", "config", [summary(1.0), summary(3.0)], {"seed": "0,1"})
+    for num in (0, 1):
+        (root / str(num) / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"seed": num, "student": {"size": 25}}))
+    [group] = load_groups([root])
+    assert [j.seed for j in group.jobs] == ["0", "1"] and len({j.configuration for j in group.jobs}) == 1
+    build_report([root], tmp_path / "out")  # only the seed varies: each model over the seeds
+    rows = md_rows(tmp_path / "out" / "replicates.md")
+    assert rows[0][:5] == ["model", "win rate", "SE (seeds)", "SE (prompts)", "seeds"]
+    assert rows[2][:5] == ["M_2", "2.00", "1.00", "1.00", "2"]
+
+
+# The reproduction sweep's points (sweeps/reproduce_cpu.yaml, conf/contrast/) as axes.
+POINTS = {"default": {}, "no_curation": {"threshold": None}, "a4": {"threshold": 4.0}, "seed_only": {"augmented": False},
+          "a5_only": {"seed_data": False}, "untagged": {"tags": False}, "inference_sa": {"inference": "S_a"},
+          "inference_none": {"inference": "none"}, "curator_m0": {"curator": "M_0", "selected_by": "M_0"},
+          "curator_oracle": {"curator": "oracle", "selected_by": "oracle"}}
+FLAT = [1.5, 1.5, 1.5, 1.5]
+# Hand-worked quality vs quantity (prompts p1..p4):
+#   seed 0: no curation 1, 1.5, 2, 1 (37.5) -> A_5 2, 1.5, 2, 1.5 (75.0): differences 100, 0, 0, 50
+#   seed 1: no curation 1, 1, 1.5, 1.5 (25.0) -> A_5 1.5, 1.5, 2, 1.5 (62.5): differences 50, 50, 50, 0
+# pooled 8 pairs: mean 37.5; squared deviations 3906.25 + 3 x 1406.25 + 4 x 156.25 = 8750, variance 8750 / 7
+# = 1250, SD 35.36, SE = 35.36 / sqrt(8) = 12.50, z = 3.0; per-seed means 37.5 and 37.5: seed SE 0.
+PREFS = {("no_curation", 0): [1, 1.5, 2, 1], ("no_curation", 1): [1, 1, 1.5, 1.5],
+         ("default", 0): [2, 1.5, 2, 1.5], ("default", 1): [1.5, 1.5, 2, 1.5]}
+
+
+def reproduction_sweep(root: Path, seeds=(0, 1)) -> Path:
+    jobs = []
+    for seed in seeds:
+        for point, axes in POINTS.items():
+            q = {"M_0": {"precision": 0.4 + 0.1 * seed, "recall": 0.1, "selected": 10, "positives": 50, "labelled": 277,
+                         "threshold": 5.0},
+                 "M_1": {"precision": 0.5, "recall": 0.4, "selected": 20, "positives": 50, "labelled": 277, "threshold": 5.0}}
+            if point == "curator_oracle":
+                q["oracle"] = {"precision": 1.0, "recall": 1.0, "selected": 94, "positives": 94, "labelled": 277,
+                               "threshold": 5.0}
+            s = summary(0.0, size=20, seed=seed, quality=q, **{k: v for k, v in axes.items() if k != "selected_by"},
+                        selected_by=axes.get("selected_by", "M_1"))
+            prefs = {"M_0": [1, 1.5, 1, 1.5], "M_1": FLAT, "M_2": PREFS.get((point, seed), FLAT)}
+            jobs.append(with_judgements(s, root / "cache" / f"{point}_{seed}", prefs))
+    return write_sweep(root / "mr", "reproduce_cpu", jobs,
+                       {"seed": ",".join(map(str, seeds)), "+contrast": ",".join(POINTS)})
+
+
+def test_reproduction_tables_pair_contrasts_over_seeds_and_prompts(tmp_path):
+    root = reproduction_sweep(tmp_path)
+    report = build_report([root], tmp_path / "out")
+    out = tmp_path / "out"
+    qvq = md_rows(out / "reproduce_quality_vs_quantity.md")
+    assert qvq[0] == ["augmented data", "win rate", "SE (seeds)", "SE (prompts)", "seeds", "seed + aug",
+                      "Δ vs no curation (paired)", "z", "Δ SE (seeds)", "pairs", "paper", "paper Δ"]
+    assert qvq[1][:7] == ["no curation", "31.25", "6.25", qvq[1][3], "2", "200 + 20", "reference"] and qvq[1][-2] == "51.50"
+    assert qvq[3] == ["A_5", "68.75", "6.25", qvq[3][3], "2", "200 + 20", "+37.50 ± 12.50", "3.0", "0.00", "8", "61.40",
+                      "+9.90"]
+    # A_4 (all 1.5) against no curation: differences 50, 0, -50, 50 and 50, 50, 0, 0: mean 18.75, SE 13.15
+    assert qvq[2][0] == "A_4" and qvq[2][6] == "+18.75 ± 13.15"
+    records = read_csv(out / "reproduce_quality_vs_quantity.csv")
+    a5 = next(r for r in records if r["arm"] == "A_5")
+    assert float(a5["diff_mean_difference"]) == 37.5 and a5["diff_n"] == "8" and a5["paper_ref"] == "Fig 3 v1 / Fig 2 v3"
+    sp = md_rows(out / "reproduce_system_prompt.md")
+    assert [r[0] for r in sp[1:]] == ["tags -> S_a+S_w", "none -> none", "tags -> S_a", "tags -> none"]
+    assert sp[1][-2:] == ["66.47 ± 3.04", "+6.51"] and sp[2][6] == "reference"
+    cq = md_rows(out / "reproduce_curator_quality.md")
+    assert cq[1][10:13] == ["0.45", "0.10", "0.44 / 0.09"]  # M_0's precision: mean of 0.4 and 0.5 over seeds
+    assert cq[3][0] == "oracle" and cq[3][10:12] == ["1.00", "1.00"] and cq[3][-2] == "41.04"
+    it = md_rows(out / "reproduce_iterations.md")
+    # M_1 (all 1.5) against M_0 (1, 1.5, 1, 1.5) in both seeds: differences 50, 0, 50, 0 twice: SE 26.73 / sqrt(8)
+    assert [r[0] for r in it[1:]] == ["M_0", "M_1", "M_2"] and it[2][6] == "+25.00 ± 9.45"
+    effects = md_rows(out / "reproduce_effects.md")
+    assert ["quality_vs_quantity", "A_5 − no curation", "+37.50 ± 12.50", "3.0", "0.00", "2", "8", "+9.90"] in effects
+    assert len(effects) == 1 + 2 + 2 + 2 + 3 + 2  # header + the effects of five contrasts
+    for name in ("effects", "iterations", "quality_vs_quantity", "joint_training", "system_prompt", "curator_quality"):
+        png = out / f"reproduce_{name}.png"
+        assert png.read_bytes()[:8] == PNG and png in report.files
+
+
+def test_reproduction_with_one_seed_and_a_missing_point(tmp_path):
+    root = reproduction_sweep(tmp_path, seeds=(0,))
+    (root / "2" / "summary.json").unlink()  # the A_4 job failed
+    build_report([root], tmp_path / "out")
+    qvq = md_rows(tmp_path / "out" / "reproduce_quality_vs_quantity.md")
+    assert qvq[2][:2] == ["A_4", "missing"] and qvq[2][6] == "n/a"
+    # one seed: no SE across seeds; the pooled SE is the per-prompt paired SE (differences 100, 0, 0, 50)
+    assert qvq[3][1:10] == ["75.00", "n/a", qvq[3][3], "1", "200 + 20", "+37.50 ± 23.94", "1.6", "n/a", "4"]
+
+
+def test_paper_sweeps_add_paired_differences_when_annotations_are_there(tmp_path):
+    # quality vs quantity at one N, seeds 0 and 1, the hand-worked preferences of PREFS: A_5 - no curation
+    # = 37.50 ± 12.50 over 8 pairs, z 3.0
+    jobs = []
+    for seed in (0, 1):
+        for k, point in ((None, "no_curation"), (5.0, "default")):
+            s = summary(0.0, threshold=k, size=20, seed=seed)
+            jobs.append(with_judgements(s, tmp_path / "cache" / f"{point}_{seed}", {"M_2": PREFS[(point, seed)]}))
+    root = write_sweep(tmp_path / "qvq", "quality_vs_quantity", jobs,
+                       {"seed": "0,1", "student.threshold": "null,5", "student.size": "20"})
+    build_report([root], tmp_path / "out")
+    rows = md_rows(tmp_path / "out" / "quality_vs_quantity_paired.md")
+    assert rows[0] == ["contrast", "effect", "Δ (paired) ± SE", "z", "Δ SE (seeds)", "seeds", "pairs"]
+    assert rows[1] == ["N=20", "A_5 − no curation", "+37.50 ± 12.50", "3.0", "0.00", "2", "8"]
+    assert md_rows(tmp_path / "out" / "quality_vs_quantity.md")[2][1] == "68.75 ± 6.25 (2 seeds; prompt SE 13.47)"
+    # without annotation files (as in the other tests) there is nothing to pair and no paired table
+    assert not (tmp_path / "out" / "system_prompt_paired.md").exists()

@@ -23,7 +23,7 @@ from tests.helpers import TEST_SCALE
 
 REPO = Path(__file__).resolve().parents[1]
 SWEEPS_DIR = REPO / "sweeps"
-SWEEPS = sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml"))
+SWEEPS = sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml") if p.stem != "reproduce_cpu")  # its own tests: test_reproduce_sweep.py
 PRESETS = sorted(p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml"))
 PAPER_SWEEPS = {"quality_vs_quantity", "data_scaling", "joint_training", "system_prompt", "curator_quality",
                 "model_size", "iterations"}

@@ -9,10 +9,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from humpback.axes import ablation_axes
 from humpback.data.records import read_jsonl, write_json
 from humpback.evaluation.annotations import read_annotations
 from humpback.pipeline import make_context, run_stages
-from humpback.summary import ablation_axes, build_summary
+from humpback.summary import build_summary
 from humpback.tracking.console import print_summary
 from humpback.tracking.wandb_tracker import Tracker
 
@@ -80,5 +81,5 @@ def log_to_tracker(tracker: Tracker, ctx, summary: dict[str, Any]) -> None:
             tracker.log_table(f"samples/{rec.name}/ratings", [
                 {"instruction": c["instruction"], "output": c["output"], "score": scores[c["id"]]["score"],
                  "rating": (scores[c["id"]].get("raw") or [""])[0]} for c in cands if c["id"] in scores])
-    tracker.summary({k: summary[k] for k in ("axes", "final", "models", "data", "curation", "curator_quality", "computed_stages",
-                                             "cached_stages", "seconds")})
+    tracker.summary({k: summary[k] for k in ("axes", "final", "models", "data", "curation", "curator_quality", "paired", "gold", "computed_stages",
+                                             "cached_stages", "seconds") if k in summary})

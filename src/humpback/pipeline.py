@@ -21,6 +21,7 @@ from humpback.stages.augment import augment
 from humpback.stages.context import RunContext
 from humpback.stages.curate import curate, oracle_scores
 from humpback.stages.evaluate import generate_answers, judge_answers
+from humpback.stages.select import Selection, default_curator, selection_for
 
 
 @dataclass
@@ -34,7 +35,7 @@ class PipelineArtifacts:
     candidates: Artifact
     models: dict[str, Artifact] = field(default_factory=dict)  # M_0 .. M_T
     scores: dict[str, Artifact] = field(default_factory=dict)  # curator name -> scores artifact
-    selection_scores: dict[str, str] = field(default_factory=dict)  # M_t -> curator whose scores selected its data
+    selections: dict[str, Selection] = field(default_factory=dict)  # M_1 .. M_T -> how its data was chosen
     answers: dict[str, Artifact] = field(default_factory=dict)
     verdicts: dict[str, Artifact] = field(default_factory=dict)
 
@@ -64,38 +65,28 @@ def run_stages(ctx: RunContext) -> PipelineArtifacts:
     curator_art = models.base(ctx, curator_cfg, world, seed, segs) if external else None
     T = cfg.curate.iterations
     for t in range(1, T + 1):
-        final = t == T
+        sel = selection_for(cfg, t)
         scores = None
-        if not final or cfg.student.threshold is not None:  # a final student without curation needs no scores
-            rater = f"curator {curator_cfg.name}" if external else f"M_{t - 1}"
+        if sel.curator is not None:  # a selection without curation needs no scores
+            # The default curator rates even when another one is chosen: the summary reports its curator quality.
+            rater = default_curator(cfg, t)
             if rater not in out.scores:
                 out.scores[rater] = curate(ctx, "scores_ext" if external else f"scores_{t}", curator_cfg if external else student_cfg,
                                            curator_art if external else out.models[rater], cands)
-            chosen = cfg.student.curator if final else "previous"
-            if chosen == "oracle":
+            if sel.curator == "oracle":
                 out.scores["oracle"] = oracle_scores(ctx, world, cands)
-            elif chosen not in ("previous", *out.scores):
-                raise ValueError(f"student.curator={chosen!r}: choose previous, oracle or one of {sorted(out.scores)}")
-            rater = rater if chosen == "previous" else chosen
-            scores = out.scores[rater]
-        out.models[f"M_{t}"] = models.student(ctx, t, student_cfg, base, seed, cands, scores, out.models[f"M_{t - 1}"], final)
-        out.selection_scores[f"M_{t}"] = rater if scores is not None else "none"
+            elif sel.curator not in out.scores:
+                raise ValueError(f"student.curator={cfg.student.curator!r}: choose previous, oracle or one of {sorted(out.scores)}")
+            scores = out.scores[sel.curator]
+        out.selections[f"M_{t}"] = sel
+        out.models[f"M_{t}"] = models.student(ctx, t, sel, student_cfg, base, seed, cands, scores, out.models[f"M_{t - 1}"])
 
     evaluated = list(out.models) if cfg.eval.models == "all" else [f"M_{T}"]
     for name in evaluated:
-        out.answers[name] = generate_answers(ctx, name, student_cfg, out.models[name], evalset, trained_with_tags(cfg, name))
+        tagged = name in out.selections and out.selections[name].tags  # M_0 never sees a tag
+        out.answers[name] = generate_answers(ctx, name, student_cfg, out.models[name], evalset, tagged)
         out.verdicts[name] = judge_answers(ctx, name, out.answers[name], evalset)
     return out
-
-
-def trained_with_tags(cfg: Any, name: str) -> bool:
-    """M_0 never sees a tag; internal iterations are tagged (paper); the final student per `student.*`."""
-    if name == "M_0":
-        return False
-    if name != f"M_{cfg.curate.iterations}":
-        return True
-    s = cfg.student
-    return bool(s.tags and s.seed_data and s.augmented)
 
 
 def make_context(cfg: Any, job_dir, tracker=None, plan: bool = False) -> RunContext:

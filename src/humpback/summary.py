@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from omegaconf import DictConfig
-
+from humpback.axes import ablation_axes
 from humpback.data.records import length_stats, read_jsonl
+from humpback.evaluation.paired import paired_vs_first
 from humpback.evaluation.curator_quality import curator_quality, gold_from_file, gold_from_world
 from humpback.pipeline import PipelineArtifacts
 from humpback.stages.context import RunContext
-
-
-def ablation_axes(cfg: DictConfig) -> dict[str, Any]:
-    """The knobs the paper's ablations vary, as flat top-level keys (W&B tables and parallel coordinates)."""
-    s = cfg.student
-    return {
-        "curation_threshold": s.threshold,
-        "augmented_size": s.size,
-        "train_tags": s.tags,
-        "inference_tags": cfg.eval.inference_tags,
-        "model_size": (cfg.roles.student or cfg.model).name,
-        "iterations": cfg.curate.iterations,
-        "seed_data": s.seed_data,
-        "augmented": s.augmented,
-        "curation_mode": cfg.curate.mode,
-        "curator": s.curator,
-    }
+from humpback.stages.select import score_margin
 
 
 def build_summary(ctx: RunContext, arts: PipelineArtifacts, seconds: float) -> dict[str, Any]:
@@ -48,25 +32,33 @@ def build_summary(ctx: RunContext, arts: PipelineArtifacts, seconds: float) -> d
     for i, (curator, art) in enumerate(arts.scores.items(), start=1):
         if art.stage != "oracle_scores":
             curation[str(i)] = {**art.metrics, "curator": curator}
-        if gold is not None:
-            threshold = cfg.curate.threshold - (cfg.curate.logprob_margin if art.metrics.get("mode") == "logprob" else 0.0)
+        if gold is not None:  # every curator is measured at the internal iterations' k (curate.threshold)
+            threshold = cfg.curate.threshold - score_margin(cfg, curator)
             quality[curator] = curator_quality(read_jsonl(art.path / "scores.jsonl"), gold, threshold)
 
     results = {}
     for name, model in arts.models.items():
-        m = model.metrics
-        if name != "M_0":
+        m, sel = model.metrics, arts.selections.get(name)  # M_0 has no selection
+        selected_by = None if sel is None else sel.curator or "none"
+        if sel is not None:
             selected = read_jsonl(model.path / "selected.jsonl")
-            data[f"A_{name[2:]}"] = {**length_stats(selected), "threshold": m["selection"]["threshold"],
-                                     "size": m["selection"]["size"], "curator": arts.selection_scores.get(name)}
+            data[f"A_{name[2:]}"] = {**length_stats(selected), "threshold": sel.threshold, "size": sel.size, "curator": selected_by}
         results[name] = {"train_examples": m.get("examples"), "seed_examples": m.get("seed_examples"),
                          "augmented_examples": m.get("augmented_examples"), "tagged": m.get("tagged"),
-                         "final_loss": m.get("final_loss"), "selected_by": arts.selection_scores.get(name)}
+                         "final_loss": m.get("final_loss"), "selected_by": selected_by}
         if name in arts.verdicts:
             results[name].update({"inference_tags": arts.answers[name].metrics.get("inference_tags"), **arts.verdicts[name].metrics,
                                   "annotations": str(arts.verdicts[name].path / "annotations.json")})
+    gold_lines = None
+    if arts.world is not None:  # toy world: does each model do its job, by the world's gold
+        from humpback.evaluation.gold import gold_report
+
+        gold_lines = gold_report(arts.world.path, cand_rows, {n: arts.answers[n].path / "outputs.jsonl" for n in arts.verdicts},
+                                 {n: arts.verdicts[n].path / "annotations.json" for n in arts.verdicts})
+        for name, g in gold_lines.pop("models").items():
+            results[name]["gold"] = g
     for t, c in curation.items():  # kept counts per iteration: the selection that used these scores
-        users = [n for n, r in arts.selection_scores.items() if r == c["curator"]]
+        users = [n for n, sel in arts.selections.items() if sel.curator == c["curator"]]
         c["kept"] = {n: data[f"A_{n[2:]}"]["count"] for n in users}
 
     stages = [{"name": r.name, "stage": r.stage, "key": r.key, "cached": r.cached, "seconds": r.seconds} for r in ctx.records]
@@ -80,6 +72,8 @@ def build_summary(ctx: RunContext, arts: PipelineArtifacts, seconds: float) -> d
         "segments": {k: v for k, v in arts.segments.metrics.items() if k != "reader"},
         "curation": curation,
         "curator_quality": quality,
+        "paired": paired_vs_first({n: r["annotations"] for n, r in results.items() if r.get("annotations")}),
+        **({"gold": gold_lines} if gold_lines is not None else {}),
         "stages": stages,
         "computed_stages": sum(not s["cached"] for s in stages),
         "cached_stages": sum(s["cached"] for s in stages),

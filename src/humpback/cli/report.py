@@ -2,7 +2,11 @@
 summary.json of every job under one or more multirun dirs.
 
   humpback-report outputs/multirun/2026-11-26/quality_vs_quantity_07-43-03
+  humpback-report outputs/multirun/2026-11-26/reproduce_cpu_09-00-00     # every contrast, paired over seeds
   humpback-report outputs/multirun/2026-11-26/*_* --out paper_tables --wandb
+
+Jobs that differ only in `seed` are replicates: tables show their mean ± SE across seeds, and contrasts
+are paired differences over (seed, prompt) (docs/sweeps.md).
 """
 
 from __future__ import annotations

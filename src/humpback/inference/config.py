@@ -21,4 +21,4 @@ class GenerateConfig:
     base_url: str = "http://127.0.0.1:8000/v1"  # for engine=openai; the key comes from OPENAI_API_KEY only
     answer: DecodeConfig = field(default_factory=DecodeConfig)  # eval answers (paper)
     instruction: DecodeConfig = field(default_factory=lambda: DecodeConfig(temperature=1.0, top_p=0.9, max_new_tokens=128))  # unreported
-    seed: int = 0
+    seed: int = 0  # sampling seed; a job sets it from the top-level `seed` (config/schema.py)

@@ -80,5 +80,5 @@ class TrainConfig:
     devices: int = 1  # per node; >1 (or num_nodes>1) runs each fine-tune as its own multi-process job
     num_nodes: int = 1
     strategy: str = "auto"  # ddp | fsdp | deepspeed_stage_2 ... for multi-GPU
-    seed: int = 0
+    seed: int = 0  # init, data order, dropout; a job sets it from the top-level `seed` (config/schema.py)
     progress_bar: bool = False

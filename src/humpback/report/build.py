@@ -7,12 +7,26 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from humpback.report import general
-from humpback.report.experiments import BUILDERS, experiment_of
+from humpback.axes import REPLICATE_AXIS
+from humpback.report import experiments, general, reproduce
 from humpback.report.load import Group, load_groups
 from humpback.report.tables import Table
 
 log = logging.getLogger("humpback.report")
+
+
+BUILDERS = {**experiments.BUILDERS, "reproduce": reproduce.reproduction, "replicates": reproduce.replicate_models}
+
+
+def experiment_of(g: Group) -> str | None:
+    """Which tables a group gives: the reproduction sweep's, a paper sweep's, or (a sweep over seeds alone)
+    each model over the seeds."""
+    if (g.sweep or "").startswith("reproduce"):
+        return "reproduce"
+    kind = experiments.experiment_of(g)
+    if kind is None and g.varying() == {REPLICATE_AXIS}:
+        return "replicates"
+    return kind
 
 
 @dataclass

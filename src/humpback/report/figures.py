@@ -114,3 +114,55 @@ def histograms(path: Path, title: str, panels: list[tuple[str, dict[str, int]]])
         ax.axis("off")
     fig.suptitle(title)
     return _save(fig, path)
+
+
+Diff = Optional[tuple[float, Optional[float]]]  # (paired difference, its SE) in win-rate points
+
+
+def _diff_bars(ax, labels: list[str], diffs: list[Diff], xlabel: str) -> None:
+    """Horizontal paired differences ± SE around a zero line; a missing one is written, not drawn."""
+    y = np.arange(len(labels))[::-1]
+    for yi, d in zip(y, diffs):
+        if d is None:
+            ax.text(0, yi, "n/a", ha="center", va="center", fontsize=8, color="grey")
+        else:
+            ax.errorbar([d[0]], [yi], xerr=[d[1] or 0], fmt="o", capsize=3, color="C0")
+    ax.axvline(0, color="grey", linewidth=1)
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.6, len(labels) - 0.4)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def contrast(path: Path, title: str, labels: list[str], points: list[Point], diffs: list[Diff],
+             reference: str, error_label: str) -> Path:
+    """Left: win rate per configuration with error bars; right: each one minus the reference, paired
+    over (seed, prompt), ± SE."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, max(3.2, 0.6 * len(labels) + 1.8)))
+    x = np.arange(len(labels))
+    have = [(xi, p) for xi, p in zip(x, points) if p is not None]
+    if have:
+        left.bar([xi for xi, _ in have], [p[0] for _, p in have], 0.6, yerr=[p[1] or 0 for _, p in have], capsize=3,
+                 color=[f"C{i}" for i, _ in enumerate(have)], edgecolor="black", linewidth=0.5)
+    top = max([p[0] + (p[1] or 0) for _, p in have] + [1.0])
+    for xi, p in zip(x, points):
+        if p is None:
+            left.text(xi, top * 0.02, "missing", rotation=90, ha="center", va="bottom", fontsize=8)
+    left.set_xticks(x, labels, rotation=20, ha="right")
+    left.set_ylabel(WIN_LABEL)
+    left.set_ylim(0, top * 1.15)
+    left.set_title(f"win rate (error bars: {error_label})", fontsize=9)
+    left.grid(axis="y", alpha=0.3)
+    others = [(lab, d) for lab, d in zip(labels, diffs) if lab != reference]
+    _diff_bars(right, [lab for lab, _ in others], [d for _, d in others], f"paired difference vs {reference} (points)")
+    right.set_title("paired over (seed, prompt), ± SE", fontsize=9)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def effects(path: Path, title: str, labels: list[str], diffs: list[Diff]) -> Path:
+    """Every effect of a report as a forest plot: paired difference ± SE."""
+    fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.4 * len(labels) + 1.5)))
+    _diff_bars(ax, labels, diffs, "paired difference in win rate (points), ± SE")
+    ax.set_title(title)
+    return _save(fig, path)

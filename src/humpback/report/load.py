@@ -12,20 +12,9 @@ from typing import Any, Optional
 
 import yaml
 
-log = logging.getLogger("humpback.report")
+from humpback.axes import AXIS_OF_OVERRIDE, REPLICATE_AXIS, ablation_axes, axis_value
 
-# Sweep override key -> the summary["axes"] key it sets.
-AXIS_OF_OVERRIDE = {
-    "student.threshold": "curation_threshold",
-    "student.size": "augmented_size",
-    "student.tags": "train_tags",
-    "eval.inference_tags": "inference_tags",
-    "curate.iterations": "iterations",
-    "student.seed_data": "seed_data",
-    "student.augmented": "augmented",
-    "curate.mode": "curation_mode",
-    "student.curator": "curator",
-}
+log = logging.getLogger("humpback.report")
 
 
 def canon(value: Any) -> str:
@@ -62,6 +51,16 @@ class Job:
 
     def axis(self, name: str) -> str:
         return canon(self.axes.get(name))
+
+    @property
+    def seed(self) -> str:
+        """The replicate seed ("none" for summaries that predate it)."""
+        return self.axis(REPLICATE_AXIS)
+
+    @property
+    def configuration(self) -> tuple[tuple[str, str], ...]:
+        """Every axis but the replicate seed: jobs with the same configuration are replicates."""
+        return tuple(sorted((a, self.axis(a)) for a in self.axes if a != REPLICATE_AXIS))
 
     @property
     def win_rate(self) -> Optional[float]:
@@ -112,23 +111,15 @@ def _read_yaml(path: Path) -> Any:
         return None
 
 
+def _saved_config(job_dir: Path) -> dict[str, Any]:
+    return _read_yaml(job_dir / ".hydra" / "config.yaml") or {}
+
+
 def _axes_from_config(job_dir: Path) -> dict[str, Any]:
-    """Axes from the job's saved Hydra config: for summaries older than summary["axes"], and for jobs that
-    never wrote a summary (so their points show up as missing)."""
-    cfg = _read_yaml(job_dir / ".hydra" / "config.yaml") or {}
-    if not cfg:
-        return {}
-    s, c, e = cfg.get("student", {}), cfg.get("curate", {}), cfg.get("eval", {})
-    student = ((cfg.get("roles") or {}).get("student") or {}).get("name")
-    return {"curation_threshold": s.get("threshold"), "augmented_size": s.get("size"), "train_tags": s.get("tags"),
-            "inference_tags": e.get("inference_tags"), "model_size": student or (cfg.get("model") or {}).get("name"),
-            "iterations": c.get("iterations"), "seed_data": s.get("seed_data"), "augmented": s.get("augmented"),
-            "curation_mode": c.get("mode"), "curator": s.get("curator")}
-
-
-def _student_model_name(job_dir: Path) -> Optional[str]:
-    cfg = _read_yaml(job_dir / ".hydra" / "config.yaml") or {}
-    return ((cfg.get("roles") or {}).get("student") or {}).get("name")
+    """Axes from the job's saved Hydra config ({} without one): fills what older summaries lack (e.g. the
+    seed) and names the points of jobs that never wrote a summary (so they show up as missing)."""
+    cfg = _saved_config(job_dir)
+    return ablation_axes(cfg) if cfg else {}
 
 
 def load_job(summary_path: Path) -> Optional[Job]:
@@ -138,8 +129,9 @@ def load_job(summary_path: Path) -> Optional[Job]:
         log.warning("skipping %s: %s", summary_path, e)
         return None
     job_dir = summary_path.parent
-    axes = dict(summary.get("axes") or _axes_from_config(job_dir))
-    if student := _student_model_name(job_dir):  # roles.student sets the size the model_size sweep varies
+    cfg = _saved_config(job_dir)
+    axes = {**(ablation_axes(cfg) if cfg else {}), **(summary.get("axes") or {})}
+    if cfg and (student := axis_value(cfg, "model_size")):  # roles.student sets the size model_size varies
         axes["model_size"] = student
     hydra_cfg = _read_yaml(job_dir / ".hydra" / "hydra.yaml") or {}
     job_cfg = (hydra_cfg.get("hydra") or {}).get("job") or {}

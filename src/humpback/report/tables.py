@@ -31,6 +31,22 @@ def fmt_win(win: Optional[float], se: Optional[float]) -> str:
     return f"{win:.2f} ± {se:.2f}" if not _absent(se) else f"{win:.2f}"
 
 
+def fmt_replicated(win: Optional[float], seed_se: Optional[float], n_seeds: int, prompt_se: Optional[float]) -> str:
+    """One seed: as fmt_win (± the per-prompt SE). Several: '55.60 ± 1.20 (3 seeds; prompt SE 3.04)',
+    the mean over seeds ± its SE across seeds, beside a single run's per-prompt SE."""
+    if n_seeds <= 1 or _absent(win):
+        return fmt_win(win, prompt_se)
+    return f"{fmt_win(win, seed_se)} ({n_seeds} seeds; prompt SE {fmt_num(prompt_se)})"
+
+
+def fmt_diff(d: Optional[dict[str, Any]]) -> str:
+    """A paired difference: '+3.10 ± 1.20' (win-rate points, pooled SE over (seed, prompt) pairs)."""
+    if not d or _absent(d.get("mean_difference")):
+        return "n/a"
+    se = d.get("standard_error")
+    return f"{d['mean_difference']:+.2f}" + (f" ± {se:.2f}" if not _absent(se) else "")
+
+
 def fmt_mean_sd(mean: Optional[float], sd: Optional[float]) -> str:
     if _absent(mean):
         return "n/a"

@@ -62,13 +62,13 @@ def check_inputs(ctx: RunContext) -> None:
 def world(ctx: RunContext) -> Artifact | None:
     if ctx.cfg.data.source != "toyworld":
         return None
-    from humpback.data.toyworld import build_world
+    from humpback.data.toyworld import TOYWORLD_VERSION, build_world
 
     def run(work: Path) -> dict[str, Any]:
         build_world(OmegaConf.to_object(ctx.cfg.data.world)).write(work)
         return {name: len(read_jsonl(work / f"{name}.jsonl")) for name in ("seed", "pages", "corpus", "eval")}
 
-    return ctx.stage("world", "world", 1, ctx.config("data.world"), {}, run)
+    return ctx.stage("world", "world", TOYWORLD_VERSION, ctx.config("data.world"), {}, run)
 
 
 def seed(ctx: RunContext, world_art: Artifact | None) -> Artifact:

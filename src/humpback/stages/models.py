@@ -14,6 +14,7 @@ from humpback.cache import Artifact
 from humpback.data.records import read_jsonl, write_jsonl
 from humpback.models.config import ModelConfig
 from humpback.stages.context import RunContext
+from humpback.stages.select import Selection, select_pairs, training_mix
 
 
 def model_dir(art: Artifact) -> str:
@@ -48,7 +49,7 @@ def base(ctx: RunContext, model_cfg: ModelConfig, world_art: Artifact | None, se
 
     upstream = {"seed": seed_art, **({"world": world_art} if world_art else {"segments": segments_art})}
     config = {**model_config, **ctx.config("pretrain", "train.seed", "train.betas")}
-    return ctx.stage("base", "pretrain", 1, config, upstream, run)
+    return ctx.stage("base", "pretrain", 2, config, upstream, run)
 
 
 def finetune(ctx: RunContext, name: str, model_cfg: ModelConfig, start: Artifact,
@@ -88,29 +89,21 @@ def seed_model(ctx: RunContext, model_cfg: ModelConfig, base_art: Artifact, seed
     return finetune(ctx, "M_0", model_cfg, base_art, examples, {"direction": "forward", "data": "seed"}, {"seed": seed_art})
 
 
-def student(ctx: RunContext, t: int, model_cfg: ModelConfig, base_art: Artifact, seed_art: Artifact, candidates_art: Artifact,
-            scores_art: Artifact | None, previous: Artifact, final: bool) -> Artifact:
-    """M_t on seed + A_k^(t). The final model's selection is `student.*`; internal ones use `curate.threshold`.
-    The selected pairs are saved as `selected.jsonl` next to the model."""
-    from humpback.stages.select import select_pairs, training_mix
+def student(ctx: RunContext, t: int, sel: Selection, model_cfg: ModelConfig, base_art: Artifact, seed_art: Artifact,
+            candidates_art: Artifact, scores_art: Artifact | None, previous: Artifact) -> Artifact:
+    """M_t on the data `sel` chooses (seed + A_k^(t), see select.selection_for); `scores_art` holds the
+    scores of `sel.curator`. The selected pairs are saved as `selected.jsonl` next to the model."""
+    if (scores_art is None) != (sel.curator is None):
+        raise ValueError(f"M_{t}: selection {sel} needs {'scores' if sel.curator else 'no scores'}")
 
-    s, c = ctx.cfg.student, ctx.cfg.curate
-    # Only the final student's mix is an ablation knob; internal iterations follow the paper (seed + A_k,
-    # tagged), so every sweep point shares M_1 .. M_{T-1} and their scores.
-    selection = {"threshold": s.threshold if final else c.threshold, "size": s.size if final else None,
-                 "margin": c.logprob_margin if c.mode == "logprob" and (scores_art is None or scores_art.stage == "curate") else 0.0,
-                 "seed_data": s.seed_data if final else True, "augmented": s.augmented if final else True,
-                 "tags": s.tags if final else True, "selection_seed": s.selection_seed,
-                 "init": s.init, "curator": scores_art.stage if scores_art is not None else None}
     def examples(work: Path):
         scores = read_jsonl(scores_art.path / "scores.jsonl") if scores_art is not None else None
-        selected = select_pairs(read_jsonl(candidates_art.path / "candidates.jsonl"), scores, selection["threshold"],
-                                selection["size"], s.selection_seed, selection["margin"])
-        mix, info = training_mix(read_jsonl(seed_art.path / "seed.jsonl"), selected, selection["seed_data"],
-                                 selection["augmented"], selection["tags"])
+        selected = select_pairs(read_jsonl(candidates_art.path / "candidates.jsonl"), scores, sel.threshold, sel.size,
+                                sel.seed, sel.margin)
+        mix, info = training_mix(read_jsonl(seed_art.path / "seed.jsonl"), selected, sel)
         write_jsonl(work / "selected.jsonl", selected)
-        return mix, {**info, "selection": selection}
+        return mix, {**info, "selection": sel.key()}
 
     upstream = {"seed": seed_art, "candidates": candidates_art, **({"scores": scores_art} if scores_art is not None else {})}
-    start = previous if s.init == "previous" else base_art
-    return finetune(ctx, f"M_{t}", model_cfg, start, examples, {"direction": "forward", "selection": selection}, upstream)
+    start = previous if sel.init == "previous" else base_art
+    return finetune(ctx, f"M_{t}", model_cfg, start, examples, {"direction": "forward", "selection": sel.key()}, upstream)

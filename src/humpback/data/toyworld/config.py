@@ -27,6 +27,9 @@ class ToyWorldConfig:
     seed: int = 0  # every random choice of the world derives from this
     n_entities_per_kind: int = 16  # made-up entities per kind (town, animal, dish, device, person)
     seed_fraction: float = 0.5  # share of each kind's entities the seed set covers; the rest are web-only
+    # Entities only the pretraining corpus knows (an article and a Q&A page each; in no seed pair, web page
+    # or eval prompt): what a pretrained LLM brings, question answering included, without leaking answers.
+    n_background_per_kind: int = 16
     n_seed: int = 200  # assistant-style seed pairs (instruction, reference answer)
     n_rating_examples: int = 40  # extra seed rows teaching the curation prompt's format ("Score: k"); 0 disables
     rating_max_output_chars: int = 480  # rated answers in those rows are at most this long (the prompt is ~2,200 chars)
@@ -72,7 +75,7 @@ def validate(cfg: ToyWorldConfig) -> None:
     if not 2 <= n_seed_entities <= cfg.n_entities_per_kind - 2:
         raise ValueError(f"toy world: seed_fraction={cfg.seed_fraction} leaves {n_seed_entities} seed entities "
                          f"per kind; need at least 2 seed and 2 web-only ones")
-    for name in ("n_seed", "n_rating_examples", "n_pages", "n_eval"):
+    for name in ("n_background_per_kind", "n_seed", "n_rating_examples", "n_pages", "n_eval"):
         if getattr(cfg, name) < 0:
             raise ValueError(f"toy world: {name} must be >= 0, got {getattr(cfg, name)}")
     if len(cfg.sections_per_page) != 2 or not 1 <= cfg.sections_per_page[0] <= cfg.sections_per_page[1]:

@@ -124,9 +124,9 @@ class Entity:
 class NameForge:
     """Unique made-up words from syllables, drawn in a seeded order."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, taken: set[str] = frozenset()):
         self.rng = rng
-        self.used: set[str] = set()
+        self.used: set[str] = set(taken)
 
     def word(self, syllables: int | None = None) -> str:
         for attempt in range(10_000):
@@ -156,8 +156,9 @@ class KnowledgeBase:
 KIND_ORDER = ("town", "person", "animal", "dish", "device")
 
 
-def build_kb(n_per_kind: int, rng: random.Random) -> KnowledgeBase:
-    forge = NameForge(rng)
+def build_kb(n_per_kind: int, rng: random.Random, taken: set[str] = frozenset()) -> KnowledgeBase:
+    """n entities of each kind; names (and their syllable words) avoid `taken`."""
+    forge = NameForge(rng, {w for name in taken for w in name.split()})
     entities: dict[str, Entity] = {}
     kinds: dict[str, list[str]] = {k: [] for k in KIND_ORDER}
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Union
 from humpback.data.records import write_json, write_jsonl
 
 from .config import ToyWorldConfig, validate
-from .corpus import article
+from .corpus import article, faq_page
 from .evalset import eval_records
 from .families import Task, assistant_parts, make_check
 from .kb import KIND_ORDER, KnowledgeBase, build_kb
@@ -24,7 +24,7 @@ from .pages import build_pages, gold_rows, page_html, page_text
 from .render import chat_text
 from .seedset import rating_examples, seed_pairs, task_key
 
-TOYWORLD_VERSION = 1  # bump when the generator's output changes for the same config
+TOYWORLD_VERSION = 2  # bump when the generator's output changes for the same config
 
 
 @dataclass
@@ -41,17 +41,20 @@ class World:
     manifest: dict[str, Any]
 
     def write(self, out_dir: Union[str, Path]) -> dict[str, Path]:
-        """Write seed/pages/corpus/eval JSONL, gold/segments.jsonl and manifest.json; returns the paths."""
+        """Write seed/pages/corpus/eval JSONL, gold/segments.jsonl, gold/entities.jsonl and manifest.json; returns the paths."""
         out = Path(out_dir)
         paths = {
             "seed": out / "seed.jsonl", "pages": out / "pages.jsonl", "corpus": out / "corpus.jsonl",
-            "eval": out / "eval.jsonl", "gold_segments": out / "gold" / "segments.jsonl", "manifest": out / "manifest.json",
+            "eval": out / "eval.jsonl", "gold_segments": out / "gold" / "segments.jsonl",
+            "gold_entities": out / "gold" / "entities.jsonl", "manifest": out / "manifest.json",
         }
         write_jsonl(paths["seed"], self.seed)
         write_jsonl(paths["pages"], self.pages)
         write_jsonl(paths["corpus"], self.corpus)
         write_jsonl(paths["eval"], self.eval)
         write_jsonl(paths["gold_segments"], self.gold_segments)
+        write_jsonl(paths["gold_entities"], [{"name": e.name, "kind": e.kind, "in_seed": e.name in self.seed_entities}
+                                             for e in self.kb.entities.values()])
         write_json(paths["manifest"], self.manifest)
         return paths
 
@@ -127,6 +130,13 @@ def build_world(cfg: Union[ToyWorldConfig, Mapping[str, Any], None] = None) -> W
     art_rng = stream("corpus")
     corpus = [{"id": f"toy-kb-{i:04d}", "text": article(kb, e, art_rng)} for i, e in enumerate(kb.entities.values())]
     corpus += [{"id": f"toy-web-{i:04d}", "text": page_text(p)} for i, p in enumerate(pages)]
+    if cfg.n_background_per_kind:  # entities only pretraining knows: their articles and Q&A pages
+        taken = set(kb.entities) | {e.facts["river"] for e in kb.of_kind("town")}
+        background = build_kb(cfg.n_background_per_kind, stream("background"), taken)
+        bg_rng = stream("background_corpus")
+        for i, e in enumerate(background.entities.values()):
+            corpus += [{"id": f"toy-bg-{i:04d}", "text": article(background, e, bg_rng)},
+                       {"id": f"toy-faq-{i:04d}", "text": faq_page(background, e, bg_rng)}]
     _assert_no_leak(corpus, [rec for _, rec in evals])
 
     page_rows = [{"id": p.id, "url": p.url, "html": page_html(p)} for p in pages]
