@@ -25,12 +25,23 @@ GRADES = ("1", "2", "3", "4", "5")
 @dataclass
 class ToyWorldConfig:
     seed: int = 0  # every random choice of the world derives from this
-    n_entities_per_kind: int = 16  # made-up entities per kind (town, animal, dish, device, person)
+    n_entities_per_kind: int = 10  # made-up entities per kind (town, animal, dish, device, person)
     seed_fraction: float = 0.5  # share of each kind's entities the seed set covers; the rest are web-only
-    # Entities only the pretraining corpus knows (an article and a Q&A page each; in no seed pair, web page
-    # or eval prompt): what a pretrained LLM brings, question answering included, without leaking answers.
-    n_background_per_kind: int = 16
+    # Entities only the pretraining corpus knows, one page each (an article, questions with answers, a
+    # reading exercise; in no seed pair, web page or eval prompt): so many that a small LM learns the
+    # skills a pretrained LLM brings (answer what is asked, read a passage) instead of memorising them.
+    n_background_per_kind: int = 150
+    # How those pages write a question and its answer, and a passage and its question: "faq" (Question: /
+    # Answer:, a reading worksheet) or "inst" (the [INST] template and the backward prompt, i.e. a base
+    # model that already follows the harness's own prompts, as an instruction-tuned LLM would).
+    background_layout: str = "inst"
+    # Encyclopedia articles per entity, each a fresh wording and fact order: a fact seen in several forms
+    # is one a small LM can recall when asked, not only continue verbatim.
+    articles_per_entity: int = 3
     n_seed: int = 200  # assistant-style seed pairs (instruction, reference answer)
+    # True side facts after the asked one in seed fact answers. The web's answer blocks carry two or
+    # more, so seed outputs of the same length keep M_yx from telling a fact block by its length alone.
+    seed_fact_side_facts: int = 2
     n_rating_examples: int = 40  # extra seed rows teaching the curation prompt's format ("Score: k"); 0 disables
     rating_max_output_chars: int = 480  # rated answers in those rows are at most this long (the prompt is ~2,200 chars)
     rating_slot_layout: str = "newline"  # humpback.prompts.CURATION_SLOT_LAYOUTS key used to fill the rating prompt
@@ -75,7 +86,9 @@ def validate(cfg: ToyWorldConfig) -> None:
     if not 2 <= n_seed_entities <= cfg.n_entities_per_kind - 2:
         raise ValueError(f"toy world: seed_fraction={cfg.seed_fraction} leaves {n_seed_entities} seed entities "
                          f"per kind; need at least 2 seed and 2 web-only ones")
-    for name in ("n_background_per_kind", "n_seed", "n_rating_examples", "n_pages", "n_eval"):
+    if cfg.articles_per_entity < 1:
+        raise ValueError(f"toy world: articles_per_entity must be >= 1, got {cfg.articles_per_entity}")
+    for name in ("seed_fact_side_facts", "n_background_per_kind", "n_seed", "n_rating_examples", "n_pages", "n_eval"):
         if getattr(cfg, name) < 0:
             raise ValueError(f"toy world: {name} must be >= 0, got {getattr(cfg, name)}")
     if len(cfg.sections_per_page) != 2 or not 1 <= cfg.sections_per_page[0] <= cfg.sections_per_page[1]:
@@ -88,6 +101,9 @@ def validate(cfg: ToyWorldConfig) -> None:
     if not 0 < cfg.min_block_chars <= cfg.max_block_chars:
         raise ValueError(f"toy world: need 0 < min_block_chars <= max_block_chars, got {cfg.min_block_chars}, {cfg.max_block_chars}")
     from humpback.prompts import CURATION_SLOT_LAYOUTS
+
+    if cfg.background_layout not in ("faq", "inst"):
+        raise ValueError(f"toy world: background_layout must be faq or inst, got {cfg.background_layout!r}")
 
     if cfg.rating_slot_layout not in CURATION_SLOT_LAYOUTS:
         raise ValueError(f"toy world: rating_slot_layout must be one of {sorted(CURATION_SLOT_LAYOUTS)}, got {cfg.rating_slot_layout!r}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from humpback import prompts
+
 from .families import SPECS, join_and, statement
 from .kb import Entity, KnowledgeBase
 
@@ -28,21 +30,39 @@ def article(kb: KnowledgeBase, ent: Entity, rng: random.Random) -> str:
     return "\n\n".join(paragraphs)
 
 
-FAQ_TITLES = ("Questions and answers about {e}", "{E}: frequently asked questions", "Ask the experts: {e}")
+WORKSHEET_LEADS = ("Read the passage and write the question it answers.", "What question does this passage answer?")
 
 
-def faq_page(kb: KnowledgeBase, ent: Entity, rng: random.Random, n_partners: int = 2) -> str:
-    """A question-and-answer page about a background entity: every request the world knows, each with a
-    complete assistant-style answer. Background entities are in no seed pair, web page or eval prompt,
-    so these pages model the instruction-following a pretrained LLM brings without leaking any answer."""
-    from .families import Task, assistant_parts, instruction, tasks_for
-    from .render import chat_text
+QA_LAYOUTS = {
+    "faq": lambda q, a: f"Question: {q}\nAnswer: {a}",
+    "inst": lambda q, a: f"{prompts.inst_prompt(q)} {a}",
+}
+PASSAGE_LAYOUTS = {
+    "faq": lambda passage, q, rng: f"{rng.choice(WORKSHEET_LEADS)}\nPassage: {passage}\nQuestion: {q}",
+    "inst": lambda passage, q, rng: f"{prompts.backward_prompt(passage)} {q}",
+}
+
+
+def background_page(kb: KnowledgeBase, ent: Entity, rng: random.Random, layout: str = "faq", n_questions: int = 3,
+                    n_passages: int = 2) -> str:
+    """One page about a background entity: an article, a few questions with complete assistant-style
+    answers, and a reading exercise (a passage, then the question it answers).
+
+    Background entities are many and each is seen on one page only, so a model cannot memorise its way
+    through them: it has to learn the skills a pretrained LLM brings (read what is asked, answer about
+    the entity named, tell what a passage is about). They are in no seed pair, web page or eval prompt,
+    so no answer the eval asks for leaks."""
+    from .families import assistant_parts, instruction, tasks_for
+    from .render import chat_text, web_text
 
     peers = [n for n in kb.kinds[ent.kind] if n != ent.name]
-    tasks = tasks_for(kb, ent.name, rng.sample(peers, min(n_partners, len(peers))))
+    tasks = tasks_for(kb, ent.name, rng.sample(peers, min(2, len(peers))))
     rng.shuffle(tasks)
-    blocks = [rng.choice(FAQ_TITLES).format(e=ent.ref, E=ent.Ref)]
-    for t in tasks:
-        answer = chat_text(assistant_parts(kb, t, rng, context=1 if rng.random() < 0.3 and t.family != "compare" else 0))
-        blocks.append(f"Question: {instruction(kb, t, rng)}\nAnswer: {answer}")
+    blocks = [article(kb, ent, rng)]
+    for t in tasks[:n_questions]:
+        parts = assistant_parts(kb, t, rng, context=1 if rng.random() < 0.3 and t.family != "compare" else 0)
+        blocks.append(QA_LAYOUTS[layout](instruction(kb, t, rng), chat_text(parts)))
+    for t in tasks[n_questions:n_questions + n_passages]:
+        parts = assistant_parts(kb, t, rng, context=1 if rng.random() < 0.3 and t.family != "compare" else 0)
+        blocks.append(PASSAGE_LAYOUTS[layout](web_text(parts), instruction(kb, t, rng), rng))
     return "\n\n".join(blocks)

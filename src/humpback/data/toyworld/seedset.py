@@ -40,9 +40,10 @@ def task_key(task: Task) -> tuple:
 
 
 def seed_pairs(kb: KnowledgeBase, seed_entities: list[str], n: int, rng: random.Random,
-               reserved: set) -> list[tuple[Task, str, str]]:
+               reserved: set, fact_side_facts: int = 0) -> list[tuple[Task, str, str]]:
     """n (task, instruction, output) about seed entities, families taking turns; tasks whose
-    task_key is in `reserved` (the eval's) are left out."""
+    task_key is in `reserved` (the eval's) are left out. Fact answers add `fact_side_facts` true side
+    facts (as the web's answer blocks do), other answers one side fact 30% of the time."""
     pools: dict[str, list[Task]] = {f: [] for f in FAMILIES}
     for name in seed_entities:
         partners = [p for p in seed_entities if kb[p].kind == kb[name].kind]
@@ -63,7 +64,7 @@ def seed_pairs(kb: KnowledgeBase, seed_entities: list[str], n: int, rng: random.
                     break
     out = []
     for t in chosen:
-        context = 1 if rng.random() < 0.3 and t.family != "compare" else 0
+        context = fact_side_facts if t.family == "fact" else 1 if rng.random() < 0.3 and t.family != "compare" else 0
         out.append((t, instruction(kb, t, rng), chat_text(assistant_parts(kb, t, rng, context=context))))
     return out
 

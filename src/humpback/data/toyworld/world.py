@@ -16,7 +16,7 @@ from typing import Any, Mapping, Union
 from humpback.data.records import write_json, write_jsonl
 
 from .config import ToyWorldConfig, validate
-from .corpus import article, faq_page
+from .corpus import article, background_page
 from .evalset import eval_records
 from .families import Task, assistant_parts, make_check
 from .kb import KIND_ORDER, KnowledgeBase, build_kb
@@ -116,7 +116,7 @@ def build_world(cfg: Union[ToyWorldConfig, Mapping[str, Any], None] = None) -> W
     covered = {r["entity"] for r in gold if r["grade"] >= 3 and r["entity"]}
     web_only = [n for n in kb.entities if n not in seed_set and n in covered]
     evals = eval_records(kb, cfg, stream("eval"), seed_entities, web_only)
-    pairs = seed_pairs(kb, seed_entities, cfg.n_seed, stream("seed"), {task_key(t) for t, _ in evals})
+    pairs = seed_pairs(kb, seed_entities, cfg.n_seed, stream("seed"), {task_key(t) for t, _ in evals}, cfg.seed_fact_side_facts)
 
     grades = [int(g) for g in sorted(cfg.grade_mix, reverse=True) if cfg.grade_mix[g] > 0]
     ratings = rating_examples(kb, seed_entities, cfg.n_rating_examples, grades, stream("rating"),
@@ -128,15 +128,15 @@ def build_world(cfg: Union[ToyWorldConfig, Mapping[str, Any], None] = None) -> W
     seed_rows += [{"id": f"toy-rate-{i:04d}", **r} for i, r in enumerate(ratings)]
 
     art_rng = stream("corpus")
-    corpus = [{"id": f"toy-kb-{i:04d}", "text": article(kb, e, art_rng)} for i, e in enumerate(kb.entities.values())]
+    corpus = [{"id": f"toy-kb-{i:04d}" + (f"-{k}" if k else ""), "text": article(kb, e, art_rng)}
+              for k in range(cfg.articles_per_entity) for i, e in enumerate(kb.entities.values())]
     corpus += [{"id": f"toy-web-{i:04d}", "text": page_text(p)} for i, p in enumerate(pages)]
-    if cfg.n_background_per_kind:  # entities only pretraining knows: their articles and Q&A pages
+    if cfg.n_background_per_kind:  # entities only pretraining knows, one page each
         taken = set(kb.entities) | {e.facts["river"] for e in kb.of_kind("town")}
         background = build_kb(cfg.n_background_per_kind, stream("background"), taken)
         bg_rng = stream("background_corpus")
-        for i, e in enumerate(background.entities.values()):
-            corpus += [{"id": f"toy-bg-{i:04d}", "text": article(background, e, bg_rng)},
-                       {"id": f"toy-faq-{i:04d}", "text": faq_page(background, e, bg_rng)}]
+        corpus += [{"id": f"toy-bg-{i:05d}", "text": background_page(background, e, bg_rng, cfg.background_layout)}
+                   for i, e in enumerate(background.entities.values())]
     _assert_no_leak(corpus, [rec for _, rec in evals])
 
     page_rows = [{"id": p.id, "url": p.url, "html": page_html(p)} for p in pages]
