@@ -42,6 +42,11 @@ class DataConfig:
 @dataclass
 class BackwardConfig:
     exclude_families: list[str] = field(default_factory=lambda: ["rating"])  # seed rows not reversed (toy rating examples)
+    # M_yx's own schedule (null: train.*). The paper trains both directions alike; a scratch model's
+    # backward fine-tune on 200 pairs keeps more of what pretraining taught at a gentler rate.
+    lr: Optional[float] = None
+    lr_end: Optional[float] = None
+    epochs: Optional[float] = None
 
 
 @dataclass

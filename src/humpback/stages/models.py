@@ -3,7 +3,7 @@ students M_t. Training data is built inside each stage's run, so a plan can walk
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -54,14 +54,16 @@ def base(ctx: RunContext, model_cfg: ModelConfig, world_art: Artifact | None, se
 
 def finetune(ctx: RunContext, name: str, model_cfg: ModelConfig, start: Artifact,
              make_examples: Callable[[Path], tuple[list[dict[str, Any]], dict[str, Any]]],
-             config: dict[str, Any], upstream: dict[str, Artifact]) -> Artifact:
-    """One SFT stage from `start`; `config` holds whatever decides the examples, so the key covers it."""
+             config: dict[str, Any], upstream: dict[str, Artifact], schedule: dict[str, Any] | None = None) -> Artifact:
+    """One SFT stage from `start`; `config` holds whatever decides the examples, so the key covers it.
+    `schedule`: train.* fields this stage sets its own way (they must also be in `config`)."""
     from humpback.models.train import finetune as sft
 
     def run(work: Path) -> dict[str, Any]:
         examples, info = make_examples(work)
         write_jsonl(work / "train.jsonl", examples)
-        return {**info, **sft(model_dir(start), examples, model_cfg, OmegaConf.to_object(ctx.cfg.train), work / "model")}
+        train_cfg = replace(OmegaConf.to_object(ctx.cfg.train), **(schedule or {}))
+        return {**info, **sft(model_dir(start), examples, model_cfg, train_cfg, work / "model")}
 
     key_config = {**config, "model": asdict(model_cfg), **ctx.config("train")}
     return ctx.stage(name, "finetune", 1, key_config, {"start": start, **upstream}, run)
@@ -78,7 +80,9 @@ def backward_model(ctx: RunContext, model_cfg: ModelConfig, base_art: Artifact, 
         pairs = [r for r in read_jsonl(seed_art.path / "seed.jsonl") if r.get("family") not in excluded]
         return [{"user": prompts.backward_message(p["output"]), "target": " " + p["instruction"]} for p in pairs], {}
 
-    return finetune(ctx, "M_yx", model_cfg, base_art, examples, {"direction": "backward", **ctx.config("backward")}, {"seed": seed_art})
+    own = {k: v for k in ("lr", "lr_end", "epochs") if (v := ctx.cfg.backward[k]) is not None}
+    return finetune(ctx, "M_yx", model_cfg, base_art, examples, {"direction": "backward", **ctx.config("backward")}, {"seed": seed_art},
+                    schedule=own)
 
 
 def seed_model(ctx: RunContext, model_cfg: ModelConfig, base_art: Artifact, seed_art: Artifact) -> Artifact:

@@ -35,6 +35,9 @@ class ToyWorldConfig:
     # Answer:, a reading worksheet) or "inst" (the [INST] template and the backward prompt, i.e. a base
     # model that already follows the harness's own prompts, as an instruction-tuned LLM would).
     background_layout: str = "inst"
+    # Pretraining pages rating a background pair with the curation prompt (a reason, then "Score: k"):
+    # a pretrained LLM's zero-shot rating. Without them M_0 failed to write "Score: k" for 66% of pairs.
+    n_background_rating_examples: int = 200
     # Encyclopedia articles per entity, each a fresh wording and fact order: a fact seen in several forms
     # is one a small LM can recall when asked, not only continue verbatim.
     articles_per_entity: int = 3
@@ -88,7 +91,7 @@ def validate(cfg: ToyWorldConfig) -> None:
                          f"per kind; need at least 2 seed and 2 web-only ones")
     if cfg.articles_per_entity < 1:
         raise ValueError(f"toy world: articles_per_entity must be >= 1, got {cfg.articles_per_entity}")
-    for name in ("seed_fact_side_facts", "n_background_per_kind", "n_seed", "n_rating_examples", "n_pages", "n_eval"):
+    for name in ("n_background_rating_examples", "seed_fact_side_facts", "n_background_per_kind", "n_seed", "n_rating_examples", "n_pages", "n_eval"):
         if getattr(cfg, name) < 0:
             raise ValueError(f"toy world: {name} must be >= 0, got {getattr(cfg, name)}")
     if len(cfg.sections_per_page) != 2 or not 1 <= cfg.sections_per_page[0] <= cfg.sections_per_page[1]:

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Union
 from humpback.data.records import write_json, write_jsonl
 
 from .config import ToyWorldConfig, validate
-from .corpus import article, background_page
+from .corpus import QA_LAYOUTS, article, background_page
 from .evalset import eval_records
 from .families import Task, assistant_parts, make_check
 from .kb import KIND_ORDER, KnowledgeBase, build_kb
@@ -137,6 +137,12 @@ def build_world(cfg: Union[ToyWorldConfig, Mapping[str, Any], None] = None) -> W
         bg_rng = stream("background_corpus")
         corpus += [{"id": f"toy-bg-{i:05d}", "text": background_page(background, e, bg_rng, cfg.background_layout)}
                    for i, e in enumerate(background.entities.values())]
+        # the curation prompt answered with a reason and "Score: k" for background pairs of known grade
+        rated = rating_examples(background, list(background.entities), cfg.n_background_rating_examples, grades,
+                                stream("background_rating"), min(cfg.min_block_chars, cfg.rating_max_output_chars // 2),
+                                cfg.rating_max_output_chars, cfg.rating_slot_layout, set())
+        corpus += [{"id": f"toy-bg-rating-{i:04d}", "text": QA_LAYOUTS[cfg.background_layout](r["instruction"], r["output"])}
+                   for i, r in enumerate(rated)]
     _assert_no_leak(corpus, [rec for _, rec in evals])
 
     page_rows = [{"id": p.id, "url": p.url, "html": page_html(p)} for p in pages]
