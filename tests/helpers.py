@@ -15,6 +15,7 @@ TEST_SCALE = [
     "data.world.n_pages=10",
     "data.world.n_eval=8",
     "data.world.n_background_per_kind=4",
+    "data.world.n_background_rating_examples=4",
     "data.world.articles_per_entity=1",
     "pretrain.steps=20",
     "pretrain.batch_size=8",

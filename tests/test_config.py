@@ -17,7 +17,8 @@ def test_default_config_composes_with_paper_and_preset_values():
     assert cfg.curate.iterations == 2 and cfg.curate.threshold == 5.0 and cfg.curate.mode == "generate"
     assert cfg.train.weight_decay == 0.1 and cfg.train.dropout == 0.1 and cfg.train.batch_size == 32
     assert cfg.train.small_data_batch_size == 8 and cfg.train.small_data_threshold == 3000
-    assert cfg.generate.answer.temperature == 0.7 and cfg.generate.answer.top_p == 0.9
+    assert cfg.generate.answer.temperature == 0.0 and cfg.generate.answer.top_p == 0.9  # CPU preset: greedy
+    assert compose_config(["generate=paper"]).generate.answer.temperature == 0.7  # the paper's sampling
     assert cfg.eval.inference_tags == "S_a+S_w" and cfg.judge.kind == "oracle"
     assert cfg.data.segment.min_chars == 200  # toy preset; the schema default is the paper's 600
     paper = compose_config(["train=paper"])

@@ -361,7 +361,9 @@ def test_reproduction_tables_pair_contrasts_over_seeds_and_prompts(tmp_path):
     assert [r[0] for r in it[1:]] == ["M_0", "M_1", "M_2"] and it[2][6] == "+25.00 ± 9.45"
     effects = md_rows(out / "reproduce_effects.md")
     assert ["quality_vs_quantity", "A_5 − no curation", "+37.50 ± 12.50", "3.0", "0.00", "2", "8", "+9.90"] in effects
-    assert len(effects) == 1 + 2 + 2 + 2 + 3 + 2  # header + the effects of five contrasts
+    assert len(effects) == 1 + 2 + 2 + 2 + 3 + 2 + 2  # header + the effects of five contrasts + the two extra ones
+    assert [r[:2] for r in effects[-2:]] == [["joint_training", "seed + A_5 − A_5 only"],
+                                            ["system_prompt", "tags -> S_a+S_w − tags -> none"]]
     for name in ("effects", "iterations", "quality_vs_quantity", "joint_training", "system_prompt", "curator_quality"):
         png = out / f"reproduce_{name}.png"
         assert png.read_bytes()[:8] == PNG and png in report.files

@@ -55,3 +55,14 @@ def test_batch_and_steps_rules():
     assert batch_and_steps(3300, table18) == (32, 1600)  # next size up
     assert batch_and_steps(99999, table18) == (32, 1600)  # beyond the table: its last row
     assert batch_and_steps(50, TrainConfig(steps=7, schedule={"100": [8, 30]})) == (8, 7)
+
+
+def test_a_word_is_one_spelling_wherever_it_stands():
+    """A name opening a line must be the same tokens as mid-sentence (else a small model has to learn
+    two spellings of every name to copy one), and decoding gives the text back."""
+    tok = train_bpe_tokenizer(["Tenor Losa was born in Velven.\nTenor Losa was a weaver.\n\n- Tenor Losa"] * 40, vocab_size=300)
+    line_start = tok("x\nTenor Losa", add_special_tokens=False)["input_ids"][-2:]
+    mid = tok("x Tenor Losa", add_special_tokens=False)["input_ids"][-2:]
+    assert line_start == mid and len(mid) == 2
+    text = "Tenor Losa is a weaver.\n\n- Tenor Losa\n1. Velven"
+    assert tok.decode(tok(text, add_special_tokens=False)["input_ids"]).strip() == text

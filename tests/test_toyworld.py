@@ -252,3 +252,15 @@ def test_config_is_omegaconf_structured():
     cfg.n_pages = 5
     world = build_world(cfg)
     assert world.manifest["counts"]["pages"] == 5
+
+
+def test_no_knowledge_base_value_reads_as_first_person():
+    """The oracle flags first-person words as blog style; a value holding one ("lighting mine tunnels")
+    would make every correct answer about it look like a blog post."""
+    from humpback.data.toyworld import kb
+    from humpback.data.toyworld.style import FIRST_PERSON
+
+    pools = [kb.REGIONS, kb.PRODUCTS, kb.LANDMARKS, kb.HABITATS, kb.DIETS, kb.COLORS, kb.FEATURES, kb.INGREDIENTS,
+             kb.TASTES, kb.OCCASIONS, kb.PURPOSES, kb.POWERS, kb.PARTS, kb.PROFESSIONS, kb.HOBBIES,
+             list(kb.POWER_STEPS.values()), kb.COOK_STEPS, kb.SERVE_STEPS, kb.SYLLABLES]
+    assert [v for pool in pools for v in pool if FIRST_PERSON.search(v)] == []

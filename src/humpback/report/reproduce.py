@@ -142,14 +142,23 @@ def iterations_contrast(reference: Optional[Config]) -> tuple[Contrast, list[Opt
     return c, [reference] * len(arms)
 
 
+# Effects the acceptance of the reproduction asks for that are not "arm minus reference": (contrast, arm, other).
+EXTRA_EFFECTS = (("joint_training", "seed + A_5", "A_5 only"), ("system_prompt", "tags -> S_a+S_w", "tags -> none"))
+
+
 def reproduction(group: Group, out: Path, stem: str) -> list[Table]:
     notes: list[str] = []
     effects: list[Effect] = []
     c, configs = iterations_contrast(arm_config(group, Arm("default"), notes))
     tables = [contrast_table(group, out, stem, c, configs, effects)]
+    by_arm: dict[tuple[str, str], Optional[Config]] = {}
     for c in CONTRASTS:
         configs = [arm_config(group, a, notes) for a in c.arms]
+        by_arm.update({(c.name, a.label): cfg for a, cfg in zip(c.arms, configs)})
         tables.append(contrast_table(group, out, stem, c, configs, effects))
+    for contrast, arm, other in EXTRA_EFFECTS:
+        d = paired(by_arm.get((contrast, other)), by_arm.get((contrast, arm)), None, None)
+        effects.append(Effect(contrast, f"{arm} − {other}", d, paper_difference(contrast, arm, other)))
     summary = effects_table(f"{stem}_effects", f"Every paper contrast as a paired difference ({group.name})", effects, out)
     summary.notes = NOTES + list(dict.fromkeys(notes))
     return [summary] + tables

@@ -43,7 +43,7 @@ TASTES = ["smoky", "sweet", "sour", "spicy", "salty", "mild", "tangy", "nutty", 
 OCCASIONS = ["at weddings", "in winter", "at harvest festivals", "for breakfast", "on market days",
              "at midsummer", "after long journeys", "on rainy evenings"]
 DEVICE_BASES = ["lamp", "pump", "press", "loom", "clock", "scale", "kettle", "compass", "mill", "radio"]
-PURPOSES = ["measuring rainfall", "grinding grain", "sorting letters", "lighting mine tunnels", "pumping water",
+PURPOSES = ["measuring rainfall", "grinding grain", "sorting letters", "lighting tunnels", "pumping water",
             "weaving baskets", "drying fruit", "tuning bells", "cutting glass", "warming bread",
             "counting coins", "cleaning wool"]
 POWERS = ["a hand crank", "steam", "a small battery", "wind", "a foot pedal", "a wound spring", "sunlight",

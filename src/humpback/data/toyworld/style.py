@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-# First-person pronouns: an assistant answer in this world never uses them.
+# First-person pronouns: an assistant answer in this world never uses them (so no value may contain one).
 FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|me|my|mine|we|we're|we've|our|ours|us)\b", re.IGNORECASE)
 
 # Social-media and comment-section chatter (blog posts, forums).

@@ -24,7 +24,7 @@ from .pages import build_pages, gold_rows, page_html, page_text
 from .render import chat_text
 from .seedset import rating_examples, seed_pairs, task_key
 
-TOYWORLD_VERSION = 2  # bump when the generator's output changes for the same config
+TOYWORLD_VERSION = 3  # bump when the generator's output changes for the same config
 
 
 @dataclass
