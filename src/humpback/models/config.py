@@ -46,7 +46,7 @@ class ModelConfig:
 class PretrainConfig:
     """Causal-LM pretraining of scratch models on the corpus (skipped for local/hub models)."""
 
-    steps: int = 450
+    steps: int = 600
     batch_size: int = 16
     block_size: int = 256  # tokens per packed training block
     lr: float = 3e-3
