@@ -21,5 +21,5 @@ def quiet_libraries() -> None:
         hf_logging.disable_progress_bar()
     except ImportError:  # pragma: no cover
         pass
-    warnings.filterwarnings("ignore", module="lightning")
+    warnings.filterwarnings("ignore", module="(pytorch_lightning|lightning_fabric|lightning)")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import lightning as L
+import pytorch_lightning as L
 import torch
 from torch.utils.data import DataLoader
 
@@ -52,7 +52,7 @@ def _world_size(cfg: TrainConfig) -> int:
 
 
 def _fit(module: CausalLMModule, data: _Batches, steps: int, accumulate: int, cfg: TrainConfig) -> L.Trainer:
-    for name in ("lightning.pytorch", "lightning.fabric"):  # Lightning resets these on import
+    for name in ("pytorch_lightning", "lightning_fabric"):  # Lightning resets these on import
         logging.getLogger(name).setLevel(logging.WARNING)
     trainer = L.Trainer(
         max_steps=steps,
