@@ -6,6 +6,7 @@ from typing import Any
 
 from humpback.axes import ablation_axes
 from humpback.data.records import length_stats, read_jsonl
+from humpback.evaluation.gold import gold_report
 from humpback.evaluation.paired import paired_vs_first
 from humpback.evaluation.curator_quality import curator_quality, gold_from_file, gold_from_world
 from humpback.pipeline import PipelineArtifacts
@@ -51,8 +52,6 @@ def build_summary(ctx: RunContext, arts: PipelineArtifacts, seconds: float) -> d
                                   "annotations": str(arts.verdicts[name].path / "annotations.json")})
     gold_lines = None
     if arts.world is not None:  # toy world: does each model do its job, by the world's gold
-        from humpback.evaluation.gold import gold_report
-
         gold_lines = gold_report(arts.world.path, cand_rows, {n: arts.answers[n].path / "outputs.jsonl" for n in arts.verdicts},
                                  {n: arts.verdicts[n].path / "annotations.json" for n in arts.verdicts})
         for name, g in gold_lines.pop("models").items():

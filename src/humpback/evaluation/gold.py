@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from humpback.data.records import read_jsonl
 from humpback.data.toyworld.oracle import OracleJudge
 from humpback.data.toyworld.requests import RequestParser, asks_for, gold_request
+from humpback.evaluation.annotations import read_annotations
 from humpback.evaluation.metrics import win_rate_from_preferences
 
 
@@ -73,8 +74,6 @@ def answer_accuracy(eval_records: list[dict[str, Any]], outputs: list[dict[str, 
 def gold_report(world_dir: Path, candidates: list[dict[str, Any]], answers: dict[str, Path], verdicts: dict[str, Path]) -> dict[str, Any]:
     """Everything gold-based for one toy-world run: {"backward": ..., "models": {name: answer_accuracy}}.
     `answers` / `verdicts`: model name -> its outputs.jsonl / annotations.json."""
-    from humpback.evaluation.annotations import read_annotations
-
     names = [e["name"] for e in read_jsonl(world_dir / "gold" / "entities.jsonl")]
     evals = read_jsonl(world_dir / "eval.jsonl")
     models = {name: answer_accuracy(evals, read_jsonl(answers[name]), read_annotations(verdicts[name])) for name in answers}

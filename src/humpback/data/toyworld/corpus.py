@@ -6,8 +6,9 @@ import random
 
 from humpback import prompts
 
-from .families import SPECS, join_and, statement
+from .families import SPECS, assistant_parts, instruction, join_and, occasional_context, statement, tasks_for
 from .kb import Entity, KnowledgeBase
+from .render import chat_text, web_text
 
 LEADS = {
     "town": "{E} is a town.", "animal": "{E} is an animal.", "dish": "{E} is a dish.",
@@ -52,17 +53,14 @@ def background_page(kb: KnowledgeBase, ent: Entity, rng: random.Random, layout: 
     through them: it has to learn the skills a pretrained LLM brings (read what is asked, answer about
     the entity named, tell what a passage is about). They are in no seed pair, web page or eval prompt,
     so no answer the eval asks for leaks."""
-    from .families import assistant_parts, instruction, tasks_for
-    from .render import chat_text, web_text
-
     peers = [n for n in kb.kinds[ent.kind] if n != ent.name]
     tasks = tasks_for(kb, ent.name, rng.sample(peers, min(2, len(peers))))
     rng.shuffle(tasks)
     blocks = [article(kb, ent, rng)]
     for t in tasks[:n_questions]:
-        parts = assistant_parts(kb, t, rng, context=1 if rng.random() < 0.3 and t.family != "compare" else 0)
+        parts = assistant_parts(kb, t, rng, context=occasional_context(t, rng))
         blocks.append(QA_LAYOUTS[layout](instruction(kb, t, rng), chat_text(parts)))
     for t in tasks[n_questions:n_questions + n_passages]:
-        parts = assistant_parts(kb, t, rng, context=1 if rng.random() < 0.3 and t.family != "compare" else 0)
+        parts = assistant_parts(kb, t, rng, context=occasional_context(t, rng))
         blocks.append(PASSAGE_LAYOUTS[layout](web_text(parts), instruction(kb, t, rng), rng))
     return "\n\n".join(blocks)

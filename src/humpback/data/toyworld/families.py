@@ -306,6 +306,11 @@ def assistant_parts(kb: KnowledgeBase, task: Task, rng: random.Random, context: 
     return [("p", f"{ent.Ref} and {other.ref} are both {spec.plural}, but they differ in a few ways:"), ("ul", bullets)]
 
 
+def occasional_context(task: Task, rng: random.Random) -> int:
+    """Side facts an assistant answer adds besides what was asked: one, 30% of the time (none in comparisons)."""
+    return 1 if rng.random() < 0.3 and task.family != "compare" else 0
+
+
 def _with_context(parts: list[Part], ent: Entity, rng: random.Random, context: int) -> list[Part]:
     if not context:
         return parts

@@ -9,7 +9,7 @@ from typing import Any
 from humpback.prompts import curation_prompt
 
 from .blocks import JUNK_KINDS, graded_parts, junk_parts
-from .families import FAMILIES, Task, assistant_parts, instruction, make_check, tasks_for
+from .families import FAMILIES, Task, assistant_parts, instruction, make_check, occasional_context, tasks_for
 from .kb import KnowledgeBase
 from .oracle import OracleJudge
 from .render import chat_text, web_text
@@ -64,7 +64,7 @@ def seed_pairs(kb: KnowledgeBase, seed_entities: list[str], n: int, rng: random.
                     break
     out = []
     for t in chosen:
-        context = fact_side_facts if t.family == "fact" else 1 if rng.random() < 0.3 and t.family != "compare" else 0
+        context = fact_side_facts if t.family == "fact" else occasional_context(t, rng)
         out.append((t, instruction(kb, t, rng), chat_text(assistant_parts(kb, t, rng, context=context))))
     return out
 

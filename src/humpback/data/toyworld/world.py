@@ -119,9 +119,7 @@ def build_world(cfg: Union[ToyWorldConfig, Mapping[str, Any], None] = None) -> W
     pairs = seed_pairs(kb, seed_entities, cfg.n_seed, stream("seed"), {task_key(t) for t, _ in evals}, cfg.seed_fact_side_facts)
 
     grades = [int(g) for g in sorted(cfg.grade_mix, reverse=True) if cfg.grade_mix[g] > 0]
-    ratings = rating_examples(kb, seed_entities, cfg.n_rating_examples, grades, stream("rating"),
-                              min(cfg.min_block_chars, cfg.rating_max_output_chars // 2), cfg.rating_max_output_chars,
-                              cfg.rating_slot_layout, {r["text"] for r in gold})
+    ratings = _ratings(cfg, kb, seed_entities, cfg.n_rating_examples, grades, stream("rating"), {r["text"] for r in gold})
 
     seed_rows = [{"id": f"toy-seed-{i:04d}", "instruction": x, "output": y, "family": t.family, "entity": t.entity}
                  for i, (t, x, y) in enumerate(pairs)]
@@ -138,9 +136,8 @@ def build_world(cfg: Union[ToyWorldConfig, Mapping[str, Any], None] = None) -> W
         corpus += [{"id": f"toy-bg-{i:05d}", "text": background_page(background, e, bg_rng, cfg.background_layout)}
                    for i, e in enumerate(background.entities.values())]
         # the curation prompt answered with a reason and "Score: k" for background pairs of known grade
-        rated = rating_examples(background, list(background.entities), cfg.n_background_rating_examples, grades,
-                                stream("background_rating"), min(cfg.min_block_chars, cfg.rating_max_output_chars // 2),
-                                cfg.rating_max_output_chars, cfg.rating_slot_layout, set())
+        rated = _ratings(cfg, background, list(background.entities), cfg.n_background_rating_examples, grades,
+                         stream("background_rating"), set())
         corpus += [{"id": f"toy-bg-rating-{i:04d}", "text": QA_LAYOUTS[cfg.background_layout](r["instruction"], r["output"])}
                    for i, r in enumerate(rated)]
     _assert_no_leak(corpus, [rec for _, rec in evals])
@@ -150,6 +147,13 @@ def build_world(cfg: Union[ToyWorldConfig, Mapping[str, Any], None] = None) -> W
     manifest = _manifest(cfg, kb, seed_entities, web_only, seed_rows, page_rows, gold, eval_rows, corpus)
     return World(cfg, kb, seed_entities, seed_rows, page_rows, corpus, eval_rows, gold,
                  {rec["id"]: t for t, rec in evals}, manifest)
+
+
+def _ratings(cfg: ToyWorldConfig, kb: KnowledgeBase, names: list[str], n: int, grades: list[int], rng: random.Random,
+             avoid: set[str]) -> list[dict[str, Any]]:
+    """n rating examples about `names` with the world's length and slot-layout settings."""
+    return rating_examples(kb, names, n, grades, rng, min(cfg.min_block_chars, cfg.rating_max_output_chars // 2),
+                           cfg.rating_max_output_chars, cfg.rating_slot_layout, avoid)
 
 
 def _assert_no_leak(corpus: list[dict[str, Any]], evals: list[dict[str, Any]]) -> None:
