@@ -1,11 +1,13 @@
 """Judges: AlpacaEval prompt formats and strict parsers, the API judge against humpback-serve on loopback
-(with injected 500 / 429 / slow replies), the local HF judge, and the annotation cache."""
+(with injected 500 / 429 / slow replies and broken 200 bodies), the local HF judge, and the annotation
+cache. tests/reliability/test_judge_faults.py runs the API judge through 30% mixed faults at scale."""
 
 from __future__ import annotations
 
 import math
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +149,7 @@ def test_api_judge_survives_faults_and_a_rerun_makes_no_calls(backend, tmp_path:
         rerun = annotate(rerun_judge, records, outputs, "M_1", cfg.order_seed)
         attach_extras(rerun_judge, rerun)
         assert server.stats()["completions"] == served  # the rerun reached the server not once
-        assert server.stats()["injected"] == {"500": 2, "429": 2, "slow": 1}
+        assert {k: v for k, v in server.stats()["injected"].items() if v} == {"500": 2, "429": 2, "slow": 1}
 
     assert [r["preference"] for r in rows] == pytest.approx(expected_preferences(records), abs=1e-4)
     assert first["calls"] == 9 and first["retries"] == 5 and first["failed_calls"] == 0 and first["parse_failures"] == 0
@@ -194,7 +196,7 @@ def test_requests_that_keep_failing_are_reported_not_cached(backend, tmp_path: P
     with serve_in_thread(HumpbackServer({"judge": backend}, faults=faults)) as server:
         cfg = api_config(server.url, tmp_path, max_retries=0, max_concurrency=1)
         judge = make_judge(cfg)
-        with pytest.raises(JudgeUnavailable, match="2 of 4 comparisons failed"):
+        with pytest.raises(JudgeUnavailable, match="2 of 4 comparisons missing.*the 2 that arrived are cached"):
             annotate(judge, records, outputs, "M_0", 0)
         assert judge.stats["calls"] == 2 and judge.stats["failed_calls"] == 2
         assert len(AnnotationCache(tmp_path, judge_fingerprint(cfg))) == 2  # the finished half is kept
@@ -203,6 +205,45 @@ def test_requests_that_keep_failing_are_reported_not_cached(backend, tmp_path: P
         rows = annotate(resumed, records, outputs, "M_0", 0)
     assert resumed.stats["cache_hits"] == 2 and resumed.stats["calls"] == 2  # only the failed half is asked again
     assert [r["preference"] for r in rows] == pytest.approx(expected_preferences(records), abs=1e-4)
+
+
+@pytest.mark.parametrize("prompt_format", ["logprob", "ranking"])
+def test_broken_bodies_are_retried_never_taken_for_answers(backend, tmp_path: Path, prompt_format: str) -> None:
+    records, outputs = eval_rows(4)  # 3 comparisons; the first meets every broken body in turn
+    faults = FaultInjector(FaultConfig(garbage=1, truncated=1, no_choices=1, empty=1))
+    with serve_in_thread(HumpbackServer({"judge": backend}, faults=faults)) as server:
+        cfg = api_config(server.url, tmp_path, prompt_format=prompt_format, max_tokens=4, max_concurrency=1)
+        judge = make_judge(cfg)
+        rows = attach_extras(judge, annotate(judge, records, outputs, "M_0", 0))
+        assert server.stats()["requests"] == 3 + 4
+    assert judge.stats["retries"] == 4 and judge.stats["calls"] == 3 and judge.stats["failed_calls"] == 0
+    assert [r["raw_completion"] for r in rows[1:]] == ([{"text": "M", "top_logprobs": r["raw_completion"]["top_logprobs"]} for r in rows[1:]]
+                                                       if prompt_format == "logprob" else ["MMMM"] * 3)
+    if prompt_format == "logprob":
+        assert [r["preference"] for r in rows] == pytest.approx(expected_preferences(records), abs=1e-4)
+    assert len(AnnotationCache(tmp_path, judge_fingerprint(cfg))) == 3
+
+
+def test_a_fatal_error_keeps_the_replies_in_flight(tmp_path: Path) -> None:
+    from humpback.evaluation.judges.prompted import ChatReply
+
+    records, outputs = eval_rows(12)
+    cfg = api_config("http://127.0.0.1:9/v1", tmp_path, max_concurrency=3)
+    judge = make_judge(cfg)
+    started = []
+
+    def chat(messages: list[dict[str, str]], params: Any) -> ChatReply:
+        started.append(1)
+        if "town number 1." in messages[1]["content"]:
+            raise ValueError("a bug, or a request the server rejects")  # not retryable: stops the batch
+        time.sleep(0.2)  # still in flight when the error arrives
+        return ChatReply("M", [("M", -0.1), ("m", -2.0)])
+
+    judge.inner.transport.chat = chat
+    with pytest.raises(ValueError, match="a bug"):
+        annotate(judge, records, outputs, "M_0", 0)
+    kept = len(AnnotationCache(tmp_path, judge_fingerprint(cfg)))
+    assert kept >= 2 and kept == len(started) - 1 < 11  # every reply that arrived was cached; the rest were never sent
 
 
 def test_auth_errors_are_not_retried(backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -79,10 +79,11 @@ def test_soft_preferences_and_discrete_win_rate():
     assert (m["n_wins"], m["n_wins_base"], m["n_draws"]) == (2, 1, 1)
 
 
-def test_empty_and_single_row_are_nan_not_errors():
-    assert math.isnan(win_rate_metrics([])["win_rate"])
+def test_empty_and_single_row_are_none_not_errors():
+    empty = win_rate_metrics([])
+    assert empty["win_rate"] is None and empty["discrete_win_rate"] is None and empty["standard_error"] is None
     one = win_rate_metrics(_rows([2]))
-    assert one["win_rate"] == 100.0 and math.isnan(one["standard_error"])
+    assert one["win_rate"] == 100.0 and one["standard_error"] is None
 
 
 def test_identical_outputs_are_a_draw():

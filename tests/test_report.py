@@ -396,3 +396,13 @@ def test_paper_sweeps_add_paired_differences_when_annotations_are_there(tmp_path
     assert md_rows(tmp_path / "out" / "quality_vs_quantity.md")[2][1] == "68.75 ± 6.25 (2 seeds; prompt SE 13.47)"
     # without annotation files (as in the other tests) there is nothing to pair and no paired table
     assert not (tmp_path / "out" / "system_prompt_paired.md").exists()
+
+
+def test_a_plain_run_folder_reports(tmp_path):
+    """`humpback-report outputs/runs/<date>`: a plain job's hydra.yaml holds `num: ???`, not a number."""
+    job = tmp_path / "runs" / "2026-12-01" / "12-00-00_abcdef"
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "hydra.yaml").write_text("hydra:\n  job:\n    num: ???\n    config_name: config\n")
+    (job / "summary.json").write_text(json.dumps(summary(42.0)))
+    (group,) = load_groups([tmp_path / "runs" / "2026-12-01"])
+    assert [(j.num, j.summary["models"]["M_2"]["win_rate"]) for j in group.jobs] == [(0, 42.0)]

@@ -45,9 +45,39 @@ def test_faults_come_in_documented_order() -> None:
         f = inj.next_fault()
         seen.append(f.status or ("slow" if f.delay_s else None))
     assert seen == [500, 429, 429, "slow", None, None, 500, None, None, 500]
-    assert inj.injected == {"500": 3, "429": 2, "slow": 1}
+    assert inj.injected == {"500": 3, "429": 2, "slow": 1, "garbage": 0, "truncated": 0, "no_choices": 0, "empty": 0}
     inj = FaultInjector(FaultConfig(fail_429=1, retry_after_s=0.25))
     assert inj.next_fault().headers == {"Retry-After": "0.25"}
+    inj = FaultInjector(parse_faults("slow=1,slow_s=2,garbage=1,truncated=1,no_choices=1,empty=1,fail_every=2"))
+    assert [f.body or f.status or f.delay_s for f in (inj.next_fault() for _ in range(7))] == [2.0, "garbage", "truncated", "no_choices",
+                                                                                          "empty", 0.0, 500]
+
+
+def test_a_fault_rate_draws_a_seeded_mix() -> None:
+    def sequence(seed: int) -> list:
+        inj = FaultInjector(FaultConfig(rate=0.3, seed=seed, slow_s=1.0))
+        return [(f.status, f.delay_s, f.body) for f in (inj.next_fault() for _ in range(1000))], inj.injected
+
+    (seq, injected), (again, _) = sequence(0), sequence(0)
+    assert seq == again and seq != sequence(1)[0]  # the seed alone decides which request meets which fault
+    assert 250 <= sum(injected.values()) <= 350 and all(count > 10 for count in injected.values())  # every kind, slow included
+    assert "slow" not in {k for k, v in FaultInjector(FaultConfig(rate=1.0)).injected.items() if v}
+    with pytest.raises(ValueError, match="<= 1"):
+        parse_faults("rate=1.5")
+
+
+def test_body_faults_break_a_real_reply() -> None:
+    from humpback.serve.faults import malformed_body
+
+    payload = {"id": "x", "choices": [{"index": 0, "message": {"role": "assistant", "content": "M"}, "logprobs": {"content": []}}]}
+    with pytest.raises(ValueError):
+        json.loads(malformed_body("garbage", payload))
+    truncated = malformed_body("truncated", payload)
+    assert json.dumps(payload).encode().startswith(truncated) and len(truncated) < len(json.dumps(payload))
+    assert json.loads(malformed_body("no_choices", payload)) == {"id": "x"}
+    assert json.loads(malformed_body("empty", payload))["choices"] == [{"index": 0, "message": {"role": "assistant", "content": ""},
+                                                                       "logprobs": None}]
+    assert json.loads(malformed_body("empty", {"choices": [{"text": "MM", "logprobs": {}}]}))["choices"] == [{"text": "", "logprobs": None}]
 
 
 def test_chat_completion_reports_first_token_logprobs(backend) -> None:
@@ -134,9 +164,29 @@ def test_injected_faults_reach_the_client(backend) -> None:
         with pytest.raises(openai.APITimeoutError):
             c.chat.completions.create(model="judge", messages=msg, max_tokens=1)
         assert c.chat.completions.create(model="judge", messages=msg, max_tokens=1, temperature=0).choices[0].message.content == "M"
-        assert server.stats()["injected"] == {"500": 1, "429": 1, "slow": 1}
+        assert {k: v for k, v in server.stats()["injected"].items() if v} == {"500": 1, "429": 1, "slow": 1}
     # the sleeping handler was woken by the shutdown, not left behind
     assert server.stopping.is_set()
+
+
+def test_broken_bodies_reach_the_client_as_200s(backend) -> None:
+    faults = FaultInjector(FaultConfig(garbage=1, truncated=1, no_choices=1, empty=1))
+    ok = json.dumps({"model": "judge", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1, "temperature": 0}).encode()
+    with serve_in_thread(HumpbackServer({"judge": backend}, faults=faults)) as server:
+        bodies = []
+        for _ in range(5):
+            with urllib.request.urlopen(urllib.request.Request(f"{server.url}/chat/completions", data=ok), timeout=10) as r:
+                assert r.status == 200
+                bodies.append(r.read())
+        stats = server.stats()
+    good = json.loads(bodies[4])
+    assert good["choices"][0]["message"]["content"] == "M"
+    with pytest.raises(ValueError):
+        json.loads(bodies[0])
+    assert bodies[1].startswith(b'{"id": "chatcmpl-') and b'"model": "judge"' in bodies[1] and not bodies[1].endswith(b"}")  # cut off
+    assert "choices" not in json.loads(bodies[2]) and json.loads(bodies[3])["choices"][0]["message"]["content"] == ""
+    assert stats["completions"] == 1 and stats["injected"] == {**dict.fromkeys(stats["injected"], 0), "garbage": 1, "truncated": 1,
+                                                                 "no_choices": 1, "empty": 1}
 
 
 def test_openai_engine_generates_and_scores_through_the_server(backend, judge_model_dir: Path) -> None:
@@ -184,3 +234,24 @@ def test_cli_rejects_bad_arguments(tmp_path: Path) -> None:
     assert main(["--model", str(tmp_path / "missing"), "--port", "0"]) == 2
     assert main(["--model", str(tmp_path), "--faults", "explode=1"]) == 2
     assert main(["--model", str(tmp_path), "--api-key-env", "HUMPBACK_TEST_UNSET_VARIABLE"]) == 2
+
+
+def test_no_key_beyond_loopback_unless_insecure(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from humpback.cli.serve import main
+    from humpback.serve.app import check_bind
+
+    missing = str(tmp_path / "missing")
+    for host in ("0.0.0.0", "", "192.168.1.7", "::", "example.org"):
+        assert main(["--model", missing, "--host", host, "--port", "0"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "refusing to listen" in err and "--insecure" in err, err  # refused before the models load
+        with pytest.raises(ValueError, match="without an API key"):
+            HumpbackServer({"judge": object()}, host=host)
+    for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1"):
+        check_bind(host, None)
+    monkeypatch.setenv("HUMPBACK_TEST_SERVE_KEY", "sk-serve-test-key")
+    for extra in (["--insecure"], ["--api-key-env", "HUMPBACK_TEST_SERVE_KEY"]):
+        assert main(["--model", missing, "--host", "0.0.0.0", "--port", "0", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "not a folder" in err and "refusing" not in err and "sk-serve-test-key" not in err

@@ -58,4 +58,9 @@ def print_plan(ctx: RunContext, arts: PipelineArtifacts, console: Console | None
     console.print(f"{todo} of {len(ctx.records)} stages to compute. Estimates (upper bounds; ? = not known before upstream runs):")
     for k, v in est.items():
         console.print(f"  {k:16s} {v if v is not None else '?'}")
-    return {"stages": [{"name": r.name, "stage": r.stage, "key": r.key, "cached": r.cached} for r in ctx.records], "estimates": est}
+    from humpback.evaluation.judges import describe_judge
+
+    judge = describe_judge(ctx.cfg.judge)
+    console.print(f"Judge: {judge}", highlight=False, soft_wrap=True)
+    return {"stages": [{"name": r.name, "stage": r.stage, "key": r.key, "cached": r.cached} for r in ctx.records], "estimates": est,
+            "judge": judge}

@@ -3,15 +3,18 @@
 An artifact's key hashes (stage name, stage version, the stage's config slice, upstream keys), so a
 change to an upstream knob changes that stage's key and every key downstream, and nothing else.
 Each artifact is a folder `<root>/<stage>/<key>/` with `manifest.json` (written last, so its presence
-means complete). A stage builds in `<root>/<stage>/.work-<key>/`, which survives a crash so long
-stages can resume from the shards they already wrote; the finished folder is renamed into place.
-A file lock per key makes concurrent jobs (sweep points, parallel launchers) compute it once.
+means complete; one that does not parse is treated as absent, with a warning, and rebuilt). A stage
+builds in `<root>/<stage>/.work-<key>/`, which survives a crash so long stages can resume from the
+shards (and checkpoints) they already wrote; a rerun of the key reuses it after deleting the temp
+files a kill left there. The finished folder is renamed into place. A file lock per key makes
+concurrent jobs (sweep points, parallel launchers) compute it once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import socket
@@ -26,6 +29,8 @@ from humpback.data.records import write_json
 
 MANIFEST = "manifest.json"
 
+log = logging.getLogger("humpback")
+
 
 def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
@@ -34,6 +39,15 @@ def _canonical(obj: Any) -> str:
 def artifact_key(stage: str, version: int, config: dict[str, Any], upstream: dict[str, str]) -> str:
     payload = _canonical({"stage": stage, "version": version, "config": config, "upstream": upstream})
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _drop_temp_files(work: Path) -> None:
+    """Before a rerun resumes in `work`: delete what a killed write left (atomic writes' `*.tmp`, files
+    created but never written); finished shards and checkpoints stay."""
+    dropped = [p for p in work.rglob("*") if p.is_file() and (p.name.endswith(".tmp") or p.stat().st_size == 0)]
+    for p in dropped:
+        p.unlink()
+    log.info("resuming in %s%s", work, f" (removed {len(dropped)} temp files)" if dropped else "")
 
 
 @dataclass
@@ -62,7 +76,15 @@ class ArtifactStore:
         manifest = path / MANIFEST
         if not manifest.is_file():
             return None
-        return Artifact(stage, key, path, json.loads(manifest.read_text()), cached=True)
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:  # cut short or emptied (a full disk, a hand edit): rebuild, never crash
+            log.warning("%s: unreadable manifest (%s); treating %s/%s as not built", manifest, e, stage, key)
+            return None
+        if not isinstance(data, dict) or data.get("key") != key:
+            log.warning("%s: not the manifest of %s/%s; treating it as not built", manifest, stage, key)
+            return None
+        return Artifact(stage, key, path, data, cached=True)
 
     def peek(self, stage: str, version: int, config: dict[str, Any], upstream: dict[str, Artifact]) -> Artifact:
         """The artifact these inputs would give: cached if built, else an empty placeholder (for plans)."""
@@ -87,6 +109,8 @@ class ArtifactStore:
             if (found := self.load(stage, key)) is not None:  # another job built it while we waited
                 return found
             work = self.path(stage, f".work-{key}")
+            if work.is_dir():
+                _drop_temp_files(work)
             work.mkdir(parents=True, exist_ok=True)
             start = time.time()
             metrics = fn(work) or {}

@@ -46,7 +46,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for path in report.files:
         print(f"wrote {path}")
     if args.wandb:
-        from humpback.report.wandb_log import log_report
+        from humpback.tracking.wandb_report import log_report
 
         where = log_report(report, args.wandb_project, args.wandb_entity, args.wandb_mode)
         print(f"W&B: {where or 'not logged (see warning above)'}")

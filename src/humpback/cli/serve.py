@@ -6,7 +6,8 @@ over local HF model folders, so one judge or generator model serves every job of
   humpback-serve --model DIR --faults fail_500=2,slow=1,slow_s=5   # fault injection for client tests
 
 Binds 127.0.0.1 unless --host says otherwise. With --api-key-env VAR, requests must carry the key held
-in that environment variable (the key itself never appears on the command line).
+in that environment variable (the key itself never appears on the command line). Another --host needs
+a key, or --insecure to serve it without one.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt-template", choices=["inst", "chat_template"], default=None,
                    help="how chat messages become a prompt (default: the model card's, else the tokenizer's chat template)")
     p.add_argument("--api-key-env", default=None, metavar="VAR", help="require the key held in this environment variable")
-    p.add_argument("--faults", default=None, metavar="SPEC", help=f"fault injection, e.g. fail_500=2,fail_429=1,slow=1,slow_s=3 (or ${ENV_VAR})")
+    p.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without an API key")
+    p.add_argument("--faults", default=None, metavar="SPEC",
+                   help=f"fault injection, e.g. fail_500=2,garbage=1,slow=1,slow_s=3 or rate=0.3,seed=0 (or ${ENV_VAR}; see humpback.serve.faults)")
     p.add_argument("--log-level", default="WARNING")
     return p
 
@@ -55,8 +58,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         if not api_key:
             print(f"humpback-serve: --api-key-env {args.api_key_env}: that variable is not set", file=sys.stderr)
             return 2
+    from humpback.serve.app import HumpbackServer, check_bind, is_loopback_host
+
     try:
         faults = parse_faults(args.faults) if args.faults is not None else faults_from_env()
+        check_bind(args.host, api_key, args.insecure)  # before the models load: a refusal costs nothing
     except ValueError as e:
         print(f"humpback-serve: {e}", file=sys.stderr)
         return 2
@@ -64,7 +70,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     from humpback.quiet import quiet_libraries
 
     quiet_libraries()
-    from humpback.serve.app import HumpbackServer
     from humpback.serve.backend import HFBackend
 
     backends = {}
@@ -74,9 +79,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             return 2
         name = args.name[i] if i < len(args.name) else Path(folder).resolve().name
         backends[name] = HFBackend(folder, device=args.device, batch_size=args.batch_size, prompt_template=args.prompt_template)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback_host(args.host):
         print(f"humpback-serve: warning: listening on {args.host}, reachable beyond this machine", file=sys.stderr)
-    server = HumpbackServer(backends, args.host, args.port, FaultInjector(faults), api_key)
+    server = HumpbackServer(backends, args.host, args.port, FaultInjector(faults), api_key, args.insecure)
     signal.signal(signal.SIGTERM, _interrupt)  # a plain `kill` stops it cleanly too
     print(f"humpback-serve: serving {', '.join(backends)} at {server.url}", flush=True)
     try:

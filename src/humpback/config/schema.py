@@ -1,5 +1,6 @@
 """The structured config of a humpback job. Hydra validates every YAML and override against these
-dataclasses, so an unknown key or a wrong type fails at start with a readable message.
+dataclasses, so an unknown key or a wrong type fails at start with a readable message; values out of
+their set (CHOICES below) or range fail before any stage runs too (humpback/validate.py).
 
 Knobs the paper leaves unreported are marked so; the resolved config (with the values used) is saved
 in every job dir and logged to W&B.
@@ -7,18 +8,23 @@ in every job dir and logged to W&B.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import II
+from omegaconf import II, OmegaConf
 
+from humpback import prompts
+from humpback.data import evalsets, seed
 from humpback.data.evalsets import EvalSetConfig
 from humpback.data.seed import SeedConfig
 from humpback.data.toyworld import ToyWorldConfig
 from humpback.data.web import SegmentConfig
+from humpback.evaluation.judges.prompts import FORMATS as JUDGE_PROMPT_FORMATS
 from humpback.inference.config import DecodeConfig, GenerateConfig
 from humpback.models.config import ModelConfig, PretrainConfig, TrainConfig
+from humpback.models.templates import TEMPLATES
 
 
 @dataclass
@@ -95,6 +101,7 @@ class EvalConfig:
 class JudgeConfig:
     kind: str = "oracle"  # oracle (toy world) | api (OpenAI-compatible) | hf (local judge model)
     name: str = "toyworld_oracle"  # annotator name written into annotation files
+    annotator: str = "humpback"  # api/hf: humpback (our wording, judge.prompt_format) | an AlpacaEval annotator (evaluation/judges/alpaca.py)
     order_seed: int = 0  # output order per instruction is a coin seeded by (order_seed, instruction)
     model: Optional[str] = None  # api: model name; hf: local folder
     base_url: Optional[str] = None  # api: OpenAI-compatible endpoint (null: the client's default); key only from the environment
@@ -124,6 +131,7 @@ class WandbConfig:
     group: Optional[str] = None  # default: the multirun sweep dir name
     tags: list[str] = field(default_factory=list)
     log_samples: int = 20  # rows in the sample tables (curated pairs, eval outputs)
+    upload_artifacts: bool = False  # copy each stage's folder (models too) into W&B; false: reference the cache
 
 
 @dataclass
@@ -149,7 +157,8 @@ class HumpbackConfig:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     # train.seed and generate.seed follow `seed` here, not in their own dataclasses: those are also built
     # directly in plain Python (tests, train_job's child), where "${seed}" would stay an unresolved string.
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(seed=II("seed")))
+    # Likewise the Lightning progress bar: on when stdout is a terminal, off in logs and pipes.
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(seed=II("seed"), progress_bar=II("hb_isatty:")))
     generate: GenerateConfig = field(default_factory=lambda: GenerateConfig(seed=II("seed")))
     backward: BackwardConfig = field(default_factory=BackwardConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -159,7 +168,7 @@ class HumpbackConfig:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     experiment_name: str = "default"  # label of the preset in use
-    cache_dir: str = "outputs/cache"  # artifact store; relative paths resolve against the project root
+    cache_dir: str = "outputs/cache"  # artifact store; relative to the directory humpback runs from
     # The replicate seed: model init, data order and dropout (train.seed), instruction / answer / rating
     # sampling (generate.seed) and the final selection's subsample (student.selection_seed) all follow it;
     # pin one of those alone to hold it fixed. Not the toy world's (data.world.seed) nor the judge's
@@ -168,5 +177,35 @@ class HumpbackConfig:
     plan: bool = False  # print the stage DAG with cache keys and estimates, load no model
 
 
+# The allowed values of every choice field, checked before any stage runs (humpback/validate.py; the
+# data.world and data.segment choices are checked by their own validators). A set that another module
+# dispatches on is taken from it, so each list has one owner.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "data.source": ("toyworld", "files"),
+    "data.corpus.format": ("toyworld", "warc", "html", "jsonl"),
+    "data.seed.format": seed.FORMATS,
+    "data.seed.turns": ("first", "all"),
+    "eval.set.format": evalsets.FORMATS,
+    "eval.set.split": evalsets.SPLITS,
+    "eval.inference_tags": tuple(prompts.INFERENCE_TAGS),
+    "eval.models": ("all", "final"),
+    "curate.mode": ("generate", "logprob"),
+    "curate.slot_layout": tuple(prompts.CURATION_SLOT_LAYOUTS),
+    "student.init": ("base", "previous"),
+    "judge.kind": ("oracle", "api", "hf"),
+    "judge.prompt_format": JUDGE_PROMPT_FORMATS,
+    "generate.engine": ("hf", "openai"),  # vllm is not wired in (inference.make_engine says how to get it)
+    "logger.wandb.mode": ("auto", "online", "offline", "disabled"),
+}
+# The same for every model config: `model` and each set `roles.*`.
+MODEL_CHOICES: dict[str, tuple[str, ...]] = {
+    "source": ("scratch", "local", "hub"),
+    "dtype": ("auto", "float32", "bfloat16", "float16"),
+    "prompt_template": TEMPLATES,
+}
+
+
 def register_configs() -> None:
+    if not OmegaConf.has_resolver("hb_isatty"):  # train.progress_bar's default above
+        OmegaConf.register_new_resolver("hb_isatty", lambda: sys.stdout.isatty())  # read when resolved, not at import
     ConfigStore.instance().store(name="humpback_schema", node=HumpbackConfig)

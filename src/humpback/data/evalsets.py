@@ -10,7 +10,8 @@ Each record: {id, instruction, output (reference output or None), generator, dat
   and MT-bench's judge `reference` answers stay as they are: they are not pairwise reference outputs. Reference outputs can come from `reference_path`
   (AlpacaEval-shaped or any {instruction, output} JSONL), matched on the exact instruction text.
 - toyworld: rows {instruction, output (optional reference), ...}.
-An eval set is never silently shortened: a row without a usable prompt raises DataError naming file:line.
+An eval set is never silently shortened: a row without a usable prompt raises DataError naming file:line, and
+so does a repeated id or prompt; a set left empty (by the file, the split or the limit) raises too.
 Instruction texts are kept verbatim (AlpacaEval's own prompts carry stray whitespace).
 
 Dev/test split: a prompt is in dev when a hash of (split_seed, instruction) falls below dev_fraction, so
@@ -75,12 +76,13 @@ def load_eval_set_with_stats(cfg: EvalSetConfig) -> tuple[list[dict[str, Any]], 
     name = cfg.name or _stem(cfg.path)
     rows = iter_rows(cfg.path, cfg.hub_split)
     if cfg.format == "alpaca_eval":
-        records = [_alpaca_eval_record(where, row, name, i) for i, (where, row) in enumerate(rows, 1)]
+        located = [(where, _alpaca_eval_record(where, row, name, i)) for i, (where, row) in enumerate(rows, 1)]
     elif cfg.format == "toyworld":
-        records = [_toyworld_record(where, row, name, i) for i, (where, row) in enumerate(rows, 1)]
+        located = [(where, _toyworld_record(where, row, name, i)) for i, (where, row) in enumerate(rows, 1)]
     else:
-        records = _prompt_records(rows, name, cfg.prompt_field)
-    _check_unique_ids(records, cfg.path)
+        located = _prompt_records(rows, name, cfg.prompt_field)
+    _check_unique(located)
+    records = [r for _, r in located]
 
     stats: dict[str, Any] = {"format": cfg.format, "path": cfg.path, "dataset": name, "rows": len(records)}
     if cfg.reference_path:
@@ -93,6 +95,9 @@ def load_eval_set_with_stats(cfg: EvalSetConfig) -> tuple[list[dict[str, Any]], 
         records = [r for r in records if r["split"] == cfg.split]
     if cfg.limit is not None:
         records = records[: cfg.limit]
+    if not records:  # a win rate over no prompts is undefined: say so here, not as NaN at the end
+        chosen = "" if cfg.split == "all" else f" in split {cfg.split!r} (dev_fraction {cfg.dev_fraction})"
+        raise DataError(f"{cfg.path}: no eval prompts{chosen}; {stats['rows']} rows read")
     stats.update(split=cfg.split, returned=len(records))
     log.info("eval set: %s", stats)
     return records, stats
@@ -142,8 +147,8 @@ def _toyworld_record(where: str, row: dict[str, Any], name: str, position: int) 
     return _record(where, row, instruction, output, generator, dataset, rid, ("instruction", "output"))
 
 
-def _prompt_records(rows: Iterable[Row], name: str, prompt_field: Optional[str]) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
+def _prompt_records(rows: Iterable[Row], name: str, prompt_field: Optional[str]) -> list[tuple[str, dict[str, Any]]]:
+    records: list[tuple[str, dict[str, Any]]] = []
     field = prompt_field
     for position, (where, row) in enumerate(rows, 1):
         if field is None:
@@ -174,11 +179,11 @@ def _prompt_records(rows: Iterable[Row], name: str, prompt_field: Optional[str])
             consumed += ("input",)
         output = require_str(row, "output", where, optional=True)
         generator = "reference" if output is not None else None
-        records.append(_record(where, row, prompt, output, generator, dataset, rid, consumed + ("output",)))
+        records.append((where, _record(where, row, prompt, output, generator, dataset, rid, consumed + ("output",))))
     return records
 
 
-def _self_instruct_records(where: str, row: dict[str, Any], dataset: str, rid: str) -> list[dict[str, Any]]:
+def _self_instruct_records(where: str, row: dict[str, Any], dataset: str, rid: str) -> list[tuple[str, dict[str, Any]]]:
     """Self-Instruct tasks: instruction + instance input (blank line between, as AlpacaEval does); the
     human-written instance output is the reference. One record per instance."""
     instruction = require_str(row, "instruction", where)
@@ -193,7 +198,7 @@ def _self_instruct_records(where: str, row: dict[str, Any], dataset: str, rid: s
         prompt = join_instruction_input(instruction, require_str(inst, "input", at, optional=True))
         output = require_str(inst, "output", at)
         inst_id = rid if len(instances) == 1 else f"{rid}-{k}"
-        records.append(_record(at, row, prompt, output, "human", dataset, inst_id, ("instruction", "instances")))
+        records.append((at, _record(at, row, prompt, output, "human", dataset, inst_id, ("instruction", "instances"))))
     return records
 
 
@@ -222,9 +227,12 @@ def _attach_references(records: list[dict[str, Any]], path: str, hub_split: str)
     return {"references_matched": matched, "references_missing": len(records) - matched}
 
 
-def _check_unique_ids(records: list[dict[str, Any]], path: str) -> None:
-    seen: set[str] = set()
-    for r in records:
-        if r["id"] in seen:
-            raise DataError(f"{path}: id {r['id']!r} appears twice")
-        seen.add(r["id"])
+def _check_unique(located: list[tuple[str, dict[str, Any]]]) -> None:
+    """Ids name records, and a prompt asked twice would count twice in every win rate: both are errors."""
+    seen: dict[tuple[str, str], str] = {}
+    for where, r in located:
+        for what, value in (("id", r["id"]), ("instruction", r["instruction"])):
+            if (what, value) in seen:
+                shown = value if what == "id" else value[:60] + ("..." if len(value) > 60 else "")
+                raise DataError(f"{where}: {what} {shown!r} appears twice (also at {seen[what, value]})")
+            seen[what, value] = where

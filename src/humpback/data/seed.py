@@ -78,6 +78,9 @@ def load_seed_with_stats(cfg: SeedConfig) -> tuple[list[dict[str, Any]], dict[st
 
     report = {"format": cfg.format, "path": path, "turns": cfg.turns, "requested_n": cfg.n, **stats,
               "returned": len(pairs), "excluded": dict(sorted(excluded.items()))}
+    if not pairs:  # every fine-tune needs the seed: stop here, not after pretraining
+        raise DataError(f"{path}: no seed pairs (format {cfg.format}: {stats['rows']} rows read, "
+                        f"excluded {report['excluded'] or 'none'}); check data.seed.format and the file")
     log.info("seed: %s", report)
     return pairs, report
 

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from humpback.data.records import read_jsonl
 from humpback.data.toyworld.oracle import OracleJudge
 from humpback.data.toyworld.requests import RequestParser, asks_for, gold_request
+from humpback.data.toyworld.world import FILES as WORLD_FILES
 from humpback.evaluation.annotations import read_annotations
 from humpback.evaluation.metrics import win_rate_from_preferences
 
@@ -74,7 +75,7 @@ def answer_accuracy(eval_records: list[dict[str, Any]], outputs: list[dict[str, 
 def gold_report(world_dir: Path, candidates: list[dict[str, Any]], answers: dict[str, Path], verdicts: dict[str, Path]) -> dict[str, Any]:
     """Everything gold-based for one toy-world run: {"backward": ..., "models": {name: answer_accuracy}}.
     `answers` / `verdicts`: model name -> its outputs.jsonl / annotations.json."""
-    names = [e["name"] for e in read_jsonl(world_dir / "gold" / "entities.jsonl")]
-    evals = read_jsonl(world_dir / "eval.jsonl")
+    names = [e["name"] for e in read_jsonl(world_dir / WORLD_FILES["gold_entities"])]
+    evals = read_jsonl(world_dir / WORLD_FILES["eval"])
     models = {name: answer_accuracy(evals, read_jsonl(answers[name]), read_annotations(verdicts[name])) for name in answers}
-    return {"backward": backward_match(candidates, read_jsonl(world_dir / "gold" / "segments.jsonl"), names), "models": models}
+    return {"backward": backward_match(candidates, read_jsonl(world_dir / WORLD_FILES["gold_segments"]), names), "models": models}

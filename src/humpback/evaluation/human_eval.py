@@ -18,11 +18,10 @@ import csv
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
-from humpback.data.records import DataError, write_json
+from humpback.data.records import DataError, atomic_open, write_json
 
 COLUMNS = ["id", "instruction", "response_A", "response_B", "choice"]
 CHOICES = {"a": "A", "b": "B", "tie": "tie"}
@@ -66,17 +65,10 @@ def export_side_by_side(
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, encoding="utf-8-sig", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def import_judgements(filled_path: str | os.PathLike, key_path: str | os.PathLike) -> dict[str, Any]:

@@ -28,9 +28,10 @@ def annotate(judge: PairwiseJudge, records: list[dict[str, Any]], outputs: list[
              order_seed: int) -> list[dict[str, Any]]:
     """AlpacaEval annotations: output_1 = reference, output_2 = model, preference 1 (reference) .. 2 (model)."""
     rows, todo = [], []
+    coin = getattr(judge, "swap_coin", swap_coin)  # a judge may bring its own (AlpacaEval's annotators: the leaderboard's order)
     for rec, out in zip(records, outputs):
         ref = rec.get("output") or ""
-        swapped = swap_coin(rec["instruction"], order_seed)
+        swapped = coin(rec["instruction"], order_seed)
         row = {"instruction": rec["instruction"], "output_1": ref, "output_2": out, "generator_1": rec.get("generator", "reference"),
                "generator_2": generator, "annotator": judge.name, "dataset": rec.get("dataset"), "swapped": swapped,
                "preference": None}

@@ -3,7 +3,8 @@
 Preference scale: 1 = the reference (output_1) wins, 2 = the model (output_2) wins, 1.5 = draw, and
 anything in between is a soft (weighted) judgement. The legacy code 0 also means a draw. Rows whose
 preference is missing, null, NaN, not a number or outside [1, 2] are dropped from every statistic and
-counted in `n_dropped` (AlpacaEval drops them silently; we report how many).
+counted in `n_dropped` (AlpacaEval drops them silently; we report how many). With no usable row the
+rates are None, and so is the standard error below two rows (strict JSON has no NaN).
 
   win_rate          = 100 * mean(preference - 1)
   standard_error    = 100 * sample standard error of (preference - 1)  (ddof = 1, like pandas .sem())
@@ -33,10 +34,10 @@ def normalise_preference(value: Any) -> float | None:
     return value if 1.0 <= value <= 2.0 else None
 
 
-def _sem(xs: list[float]) -> float:
+def _sem(xs: list[float]) -> float | None:
     n = len(xs)
-    if n < 2:
-        return math.nan
+    if n < 2:  # no spread to measure: None (null in summary.json), never NaN
+        return None
     mean = sum(xs) / n
     var = sum((x - mean) ** 2 for x in xs) / (n - 1)
     return math.sqrt(var / n)
@@ -49,14 +50,15 @@ def win_rate_from_preferences(preferences: Iterable[Any]) -> dict[str, Any]:
     soft = [p - 1.0 for p in kept]
     discrete = [1.0 if p > DRAW else 0.5 if p == DRAW else 0.0 for p in kept]
     n = len(kept)
+    se = _sem(soft)
     return {
-        "win_rate": 100 * sum(soft) / n if n else math.nan,
-        "standard_error": 100 * _sem(soft),
+        "win_rate": 100 * sum(soft) / n if n else None,
+        "standard_error": 100 * se if se is not None else None,
         "n_wins": sum(p > DRAW for p in kept),
         "n_wins_base": sum(p < DRAW for p in kept),
         "n_draws": sum(p == DRAW for p in kept),
         "n_total": n,
-        "discrete_win_rate": 100 * sum(discrete) / n if n else math.nan,
+        "discrete_win_rate": 100 * sum(discrete) / n if n else None,
         "n_dropped": len(raw) - n,
     }
 

@@ -23,7 +23,9 @@ from humpback.inference.config import DecodeConfig
 log = logging.getLogger("humpback")
 T = TypeVar("T")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError)
+# APIResponseValidationError: a 200 whose body is no usable reply (garbage, cut off) - a hiccup like a 5xx
+RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError,
+             openai.APIResponseValidationError)
 
 
 def is_loopback(base_url: Optional[str]) -> bool:
@@ -63,9 +65,9 @@ def _retry_after(err: BaseException) -> Optional[float]:
 
 def call_with_retries(fn: Callable[[], T], max_retries: int, backoff_s: float = 1.0, max_backoff_s: float = 60.0,
                       on_retry: Optional[Callable[[BaseException], None]] = None, sleep: Callable[[float], None] = time.sleep) -> T:
-    """Call `fn`; on 429 / 5xx / 408 / 409 / timeout / connection errors wait (exponential backoff with
-    jitter, at least the server's Retry-After, at most max_backoff_s) and try again, up to max_retries
-    times; other errors (bad request, auth, unknown model) are raised at once."""
+    """Call `fn`; on 429 / 5xx / 408 / 409 / timeout / connection errors / malformed replies wait (exponential
+    backoff with jitter, at least the server's Retry-After, at most max_backoff_s) and try again, up to
+    max_retries times; other errors (bad request, auth, unknown model) are raised at once."""
     for attempt in range(max_retries + 1):
         try:
             return fn()

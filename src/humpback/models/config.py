@@ -82,3 +82,10 @@ class TrainConfig:
     strategy: str = "auto"  # ddp | fsdp | deepspeed_stage_2 ... for multi-GPU
     seed: int = 0  # init, data order, dropout; a job sets it from the top-level `seed` (config/schema.py)
     progress_bar: bool = False
+    # Lightning checkpoint every N optimizer steps in the stage's work folder, so a killed fine-tune or
+    # pretraining resumes there (0: only on SIGTERM). Operational: leaves the weights as they are.
+    checkpoint_every_n_steps: int = 100
+
+
+# TrainConfig fields that change how a run is carried out but not its result: kept out of stage keys.
+OPERATIONAL_TRAIN_FIELDS = ("checkpoint_every_n_steps", "progress_bar")

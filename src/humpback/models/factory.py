@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
+from humpback.data.records import follow_umask
 from humpback.models.config import ModelConfig
 
 MODEL_CARD = "humpback_model.json"
@@ -110,6 +111,7 @@ def save_model(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, out: 
     tokenizer.save_pretrained(out)
     card = {"adapter": is_adapter, "base": base if is_adapter else None, "prompt_template": cfg.prompt_template}
     (out / MODEL_CARD).write_text(json.dumps(card, indent=2))
+    follow_umask(out)  # safetensors writes its file 0600
 
 
 def load_for_inference(path: str | os.PathLike, cfg: ModelConfig, device: str) -> tuple[torch.nn.Module, PreTrainedTokenizerBase]:

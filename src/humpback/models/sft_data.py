@@ -45,15 +45,16 @@ def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.T
 
 class LengthGroupedBatches(torch.utils.data.Sampler[list[int]]):
     """Shuffled micro-batches of similar length (less padding on CPU); seeded, new order each epoch.
-    Under data parallelism each rank takes every `world`-th batch of the same order, all ranks the same count."""
+    Under data parallelism each rank takes every `world`-th batch of the same order, all ranks the same count.
+    Resumable: `state_dict` says where reading stands, `load_state_dict` makes the next pass start there."""
 
     def __init__(self, lengths: list[int], batch_size: int, seed: int, rank: int = 0, world: int = 1):
-        self.lengths, self.batch_size, self.seed, self.epoch = lengths, batch_size, seed, 0
+        self.lengths, self.batch_size, self.seed = lengths, batch_size, seed
         self.rank, self.world = rank, world
+        self.position = (0, 0)  # (epoch, batches of it served): where the next pass starts
 
-    def __iter__(self):
-        rng = random.Random(self.seed + self.epoch)
-        self.epoch += 1
+    def _batches(self, epoch: int) -> list[list[int]]:
+        rng = random.Random(self.seed + epoch)
         order = list(range(len(self.lengths)))
         rng.shuffle(order)
         window = self.batch_size * 16  # sort within windows so batches stay random across the set
@@ -63,7 +64,23 @@ class LengthGroupedBatches(torch.utils.data.Sampler[list[int]]):
             batches += [chunk[j : j + self.batch_size] for j in range(0, len(chunk), self.batch_size)]
         rng.shuffle(batches)
         usable = len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
-        return iter(batches[self.rank : usable : self.world])
+        return batches[self.rank : usable : self.world]
+
+    def __iter__(self):
+        epoch, skip = self.position
+        batches = self._batches(epoch)
+        self.position = (epoch + 1, 0)
+        for n in range(skip, len(batches)):
+            # Counted when handed out: the loader does not read ahead here (Lightning prefetches only
+            # loaders without a length), so a checkpoint after this batch's step resumes at the next one.
+            self.position = (epoch, n + 1) if n + 1 < len(batches) else (epoch + 1, 0)
+            yield batches[n]
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.position[0], "served": self.position[1]}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.position = (state["epoch"], state["served"])
 
     def __len__(self) -> int:
         n = (len(self.lengths) + self.batch_size - 1) // self.batch_size

@@ -7,6 +7,8 @@ import json
 import logging
 import math
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +17,9 @@ from typing import Any
 
 import pytorch_lightning as L
 import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.loggers import Logger
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torch.utils.data import DataLoader
 
 from humpback.data.records import write_json, write_jsonl
@@ -34,6 +39,16 @@ def _precision(name: str) -> str:
     return "bf16-mixed" if torch.cuda.is_available() else "32-true"
 
 
+class _ResumableLoader(DataLoader):
+    """A loader Lightning can checkpoint mid-epoch: it saves and restores `state_dict` of stateful loaders."""
+
+    def state_dict(self) -> dict[str, int]:
+        return self.batch_sampler.state_dict()
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.batch_sampler.load_state_dict(state)
+
+
 class _Batches(L.LightningDataModule):
     """Builds the loader once the trainer knows this process's rank (data parallelism shards batches)."""
 
@@ -44,16 +59,51 @@ class _Batches(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         rank, world = self.trainer.global_rank, self.trainer.world_size
         sampler = LengthGroupedBatches([len(x["input_ids"]) for x in self.encoded], self.micro, self.seed, rank, world)
-        return DataLoader(self.encoded, batch_sampler=sampler, collate_fn=lambda b: collate(b, self.pad_id))
+        # Own generator: the loader draws a seed per pass, which would otherwise come from (and shift) the
+        # global RNG that dropout uses, so a resumed run would see other dropout masks.
+        return _ResumableLoader(self.encoded, batch_sampler=sampler, collate_fn=lambda b: collate(b, self.pad_id),
+                                generator=torch.Generator().manual_seed(self.seed))
 
 
 def _world_size(cfg: TrainConfig) -> int:
     return cfg.devices * cfg.num_nodes
 
 
-def _fit(module: CausalLMModule, data: _Batches, steps: int, accumulate: int, cfg: TrainConfig) -> L.Trainer:
+def checkpoint_dir(out: Path) -> Path:
+    """Where training toward `out` keeps its checkpoints: beside it, in the stage's work folder, which a
+    rerun of the same key reuses; removed once `out` is saved."""
+    return out.parent / f"{out.name}.checkpoints"
+
+
+class _SaveOnSigterm(L.Callback):
+    """After a SIGTERM (preemption; SLURM sends one before it kills a job) Lightning finishes the batch and
+    raises SIGTERMException: a clean point to save. Other exceptions can strike mid-batch: they leave the
+    last periodic checkpoint to resume from. So does a SIGTERM after an epoch's last batch: Lightning 2.6
+    resumes that state at batch_idx = epoch length of the next epoch (measured; the weights drift).
+    Single-process only: under DDP each rank raises at its own point, and the save's collectives then
+    met a gradient all-reduce and hung (measured, Lightning 2.6, gloo).
+    Not OnExceptionCheckpoint: with one, Lightning warns on every fit that has nothing to resume."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if (isinstance(exception, SIGTERMException) and trainer.world_size == 1
+                and not trainer.fit_loop.epoch_loop.batch_progress.is_last_batch):
+            trainer.save_checkpoint(self.path)
+
+
+def _fit(module: CausalLMModule, data: _Batches, steps: int, accumulate: int, cfg: TrainConfig, checkpoints: Path,
+         logger: Logger | None = None) -> L.Trainer:
+    """Fit, resuming from the newest checkpoint in `checkpoints` (periodic, SIGTERM, or SLURM's requeue one).
+    `logger` gets the module's logged metrics at every optimizer step (the job's W&B run, live)."""
     for name in ("pytorch_lightning", "lightning_fabric"):  # Lightning resets these on import
         logging.getLogger(name).setLevel(logging.WARNING)
+    callbacks: list[L.Callback] = [_SaveOnSigterm(checkpoints / "sigterm.ckpt")]
+    periodic = cfg.checkpoint_every_n_steps > 0
+    if periodic:  # one file, overwritten (save_last would add a save at the end of training)
+        callbacks.append(ModelCheckpoint(checkpoints, "last", save_top_k=1, every_n_train_steps=cfg.checkpoint_every_n_steps,
+                                         enable_version_counter=False))
     trainer = L.Trainer(
         max_steps=steps,
         max_epochs=-1,
@@ -65,18 +115,26 @@ def _fit(module: CausalLMModule, data: _Batches, steps: int, accumulate: int, cf
         use_distributed_sampler=False,  # _Batches shards by rank itself
         precision=_precision(cfg.precision),
         gradient_clip_val=1.0,
-        logger=False,
-        enable_checkpointing=False,
+        logger=logger if logger is not None else False,
+        callbacks=callbacks,
+        enable_checkpointing=periodic,  # else Lightning adds its own ModelCheckpoint
+        default_root_dir=checkpoints,  # where SLURM auto-requeue (SIGUSR1) saves hpc_ckpt_N.ckpt
         enable_model_summary=False,
         enable_progress_bar=cfg.progress_bar,
         log_every_n_steps=1,
     )
-    trainer.fit(module, datamodule=data)
+    resume = max(checkpoints.glob("*.ckpt"), key=lambda p: p.stat().st_mtime, default=None)
+    if resume is not None:
+        log.info("resuming training from %s", resume)
+    try:
+        trainer.fit(module, datamodule=data, ckpt_path=resume)
+    except SIGTERMException as e:  # a SystemExit without a code: the process would exit 0, as if done
+        raise SystemExit(128 + signal.SIGTERM) from e
     return trainer
 
 
 def pretrain_scratch(texts: list[str], model_cfg: ModelConfig, cfg: PretrainConfig, train_cfg: TrainConfig, out: Path,
-                     tokenizer_extra: list[str] = ()) -> dict[str, Any]:
+                     tokenizer_extra: list[str] = (), logger: Logger | None = None) -> dict[str, Any]:
     """Learn a BPE tokenizer and pretrain a scratch Llama on the corpus (the stand-in for LLaMA)."""
     start = time.time()
     L.seed_everything(train_cfg.seed, verbose=False)
@@ -88,8 +146,10 @@ def pretrain_scratch(texts: list[str], model_cfg: ModelConfig, cfg: PretrainConf
         raise ValueError(f"pretraining corpus too small: fewer tokens than one block of {cfg.block_size}")
     module = CausalLMModule(model, cfg.lr, cfg.lr_end, cfg.weight_decay, cfg.steps, cfg.warmup_steps, train_cfg.betas)
     single = dataclasses.replace(train_cfg, devices=1, num_nodes=1)  # scratch models are small: one device
-    _fit(module, _Batches(blocks, cfg.batch_size, tokenizer.pad_token_id, train_cfg.seed), cfg.steps, 1, single)
+    data = _Batches(blocks, cfg.batch_size, tokenizer.pad_token_id, train_cfg.seed)
+    _fit(module, data, cfg.steps, 1, single, checkpoint_dir(out), logger)
     factory.save_model(module.model, tokenizer, out, base="", cfg=model_cfg)
+    shutil.rmtree(checkpoint_dir(out), ignore_errors=True)
     return {"blocks": len(blocks), "tokens": len(blocks) * cfg.block_size, "steps": cfg.steps,
             "parameters": sum(p.numel() for p in model.parameters()), "history": module.history,
             "final_loss": module.history[-1]["loss"] if module.history else None, "seconds": round(time.time() - start, 2)}
@@ -109,9 +169,12 @@ def batch_and_steps(n: int, cfg: TrainConfig) -> tuple[int, int]:
     return batch, max(1, math.ceil(cfg.epochs * n / batch))
 
 
-def finetune(base: str, examples: list[dict[str, str]], model_cfg: ModelConfig, cfg: TrainConfig, out: Path) -> dict[str, Any]:
+def finetune(base: str, examples: list[dict[str, str]], model_cfg: ModelConfig, cfg: TrainConfig, out: Path,
+             logger: Logger | None = None) -> dict[str, Any]:
     """SFT of `base` on {user, target} examples (user = the user message, formatted here with the model's
-    prompt template), loss on target tokens only; saves to `out`."""
+    prompt template), loss on target tokens only; saves to `out`. `logger`: see `_fit`; a multi-process
+    fine-tune runs in a child that cannot log to this process's run, so it goes without (the caller has
+    the history)."""
     if not examples:
         raise ValueError("no training examples: check the selection (threshold, size) and the seed set")
     if _world_size(cfg) > 1 and not os.environ.get(CHILD_ENV):
@@ -127,7 +190,7 @@ def finetune(base: str, examples: list[dict[str, str]], model_cfg: ModelConfig, 
     model = factory.load_for_training(base, model_cfg, cfg.dropout).train()  # from_pretrained returns eval mode
     module = CausalLMModule(model, cfg.lr, cfg.lr_end, cfg.weight_decay, steps, cfg.warmup_steps, cfg.betas)
     log.info("fine-tuning %s on %d examples: batch %d (micro %d x %d), %d steps", base, len(encoded), batch, micro, accumulate, steps)
-    trainer = _fit(module, _Batches(encoded, micro, tokenizer.pad_token_id, cfg.seed), steps, accumulate, cfg)
+    trainer = _fit(module, _Batches(encoded, micro, tokenizer.pad_token_id, cfg.seed), steps, accumulate, cfg, checkpoint_dir(out), logger)
     n_target = sum(sum(1 for t in e["labels"] if t != -100) for e in encoded)
     metrics = {"examples": len(encoded), "batch_size": batch, "steps": steps, "target_tokens": n_target,
                "world_size": trainer.world_size, "history": module.history,
@@ -135,6 +198,7 @@ def finetune(base: str, examples: list[dict[str, str]], model_cfg: ModelConfig, 
     if trainer.is_global_zero:
         factory.save_model(module.model, tokenizer, out, base=base, cfg=model_cfg)
         write_json(out / "train_metrics.json", metrics)
+        shutil.rmtree(checkpoint_dir(out), ignore_errors=True)
     return metrics
 
 

@@ -136,7 +136,7 @@ def load_job(summary_path: Path) -> Optional[Job]:
     hydra_cfg = _read_yaml(job_dir / ".hydra" / "hydra.yaml") or {}
     job_cfg = (hydra_cfg.get("hydra") or {}).get("job") or {}
     num = job_cfg.get("num")
-    if num is None:
+    if not isinstance(num, int):  # absent, or `???` in a plain (not multirun) job's hydra.yaml
         num = int(job_dir.name) if job_dir.name.isdigit() else 0
     return Job(job_dir, summary, axes, job_cfg.get("config_name"), int(num))
 

@@ -9,6 +9,7 @@ addressed by its served name or by its folder path. Errors use OpenAI's JSON err
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import logging
 import threading
@@ -19,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from humpback.serve.faults import FaultInjector
+from humpback.serve.faults import FaultInjector, malformed_body
 
 log = logging.getLogger("humpback.serve")
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -64,13 +65,30 @@ def _sampling(body: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
     }
 
 
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # another name (or "" = every interface): may be reachable from outside
+        return False
+
+
+def check_bind(host: str, api_key: Optional[str], insecure: bool = False) -> None:
+    """Refuse to serve beyond this machine with no key: anyone who can reach the port could use the models."""
+    if not api_key and not insecure and not is_loopback_host(host):
+        raise ValueError(f"refusing to listen on {host or 'every interface'} without an API key: set one with --api-key-env VAR, "
+                         "or pass --insecure to serve without one")
+
+
 class HumpbackServer(ThreadingHTTPServer):
     daemon_threads = True  # a hung client never keeps the process alive
 
     def __init__(self, backends: dict[str, Any], host: str = "127.0.0.1", port: int = 0,
-                 faults: Optional[FaultInjector] = None, api_key: Optional[str] = None):
+                 faults: Optional[FaultInjector] = None, api_key: Optional[str] = None, insecure: bool = False):
         if not backends:
             raise ValueError("humpback-serve needs at least one model")
+        check_bind(host, api_key, insecure)
         self.backends = dict(backends)
         self.aliases = {name: name for name in backends}
         for name, backend in backends.items():
@@ -121,7 +139,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- plumbing ------------------------------------------------------------------------------
     def _send(self, status: int, payload: dict[str, Any], headers: Optional[dict[str, str]] = None) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        self._send_bytes(status, json.dumps(payload, ensure_ascii=False).encode(), headers)
+
+    def _send_bytes(self, status: int, body: bytes, headers: Optional[dict[str, str]] = None) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -197,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:  # a bug or an out-of-memory: report it, keep serving
             log.exception("request failed")
             return self._error(500, f"{type(e).__name__}: {e}", "server_error")
+        if fault.body is not None:  # served, but the 200 reply is broken (counted as injected, not as a completion)
+            return self._send_bytes(200, malformed_body(fault.body, payload))
         self.server.count("completions")
         self._send(200, payload)
 

@@ -1,4 +1,7 @@
-"""Self-augmentation: M_yx writes one instruction x̂ per segment, giving the candidate set A."""
+"""Self-augmentation: M_yx writes one instruction x̂ per segment, giving the candidate set A.
+
+Sampled text depends on how rows are batched (padding, per-batch seeds), so the key holds the batch
+and shard layout (`GENERATION_KEY`) rather than pretending the results are independent of it."""
 
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ from humpback.cache import Artifact
 from humpback.data.records import read_jsonl, write_jsonl
 from humpback.inference import make_engine
 from humpback.models.config import ModelConfig
+from humpback.stages import files
 from humpback.stages.context import RunContext
 from humpback.stages.models import model_dir
-from humpback.stages.sharded import map_in_shards
+from humpback.stages.sharded import GENERATION_KEY, map_in_shards
 
 
 def shard_seed(base: int, chunk: list[dict[str, Any]]) -> int:
@@ -25,7 +29,7 @@ def augment(ctx: RunContext, model_cfg: ModelConfig, backward_art: Artifact, seg
     cfg = ctx.cfg
 
     def run(work: Path) -> dict[str, Any]:
-        segs = read_jsonl(segments_art.path / "segments.jsonl")
+        segs = read_jsonl(segments_art.path / files.SEGMENTS)
         if cfg.augment.limit is not None:
             segs = segs[: cfg.augment.limit]
         engine = make_engine(model_dir(backward_art), model_cfg, cfg.generate)
@@ -36,11 +40,11 @@ def augment(ctx: RunContext, model_cfg: ModelConfig, backward_art: Artifact, seg
             return [{"id": s["id"], "instruction": x, "output": s["text"], "doc_id": s.get("doc_id"), "header": s.get("header")}
                     for s, x in zip(chunk, texts)]
 
-        rows, reused = map_in_shards(segs, write_instructions, work, "augment: writing instructions", cfg.generate.shard_size)
+        rows, shards = map_in_shards(segs, write_instructions, work, "augment: writing instructions", cfg.generate.shard_size)
         kept = [r for r in rows if len(r["instruction"].strip()) >= cfg.augment.min_instruction_chars]
-        write_jsonl(work / "candidates.jsonl", kept)
-        write_jsonl(work / "empty_instructions.jsonl", [r for r in rows if r not in kept])  # quarantined, counted
-        return {"segments": len(segs), "candidates": len(kept), "empty_instructions": len(rows) - len(kept), "resumed_shards": reused}
+        write_jsonl(work / files.CANDIDATES, kept)
+        write_jsonl(work / files.EMPTY_INSTRUCTIONS, [r for r in rows if r not in kept])  # quarantined, counted
+        return {"segments": len(segs), "candidates": len(kept), "empty_instructions": len(rows) - len(kept), **shards}
 
-    config = ctx.config("augment", "generate.instruction", "generate.seed", "generate.engine")
+    config = ctx.config("augment", "generate.instruction", *GENERATION_KEY)
     return ctx.stage("augment", "augment", 1, config, {"M_yx": backward_art, "segments": segments_art}, run)

@@ -23,6 +23,7 @@ class StageRecord:
     seconds: float
     metrics: dict[str, Any]
     path: str
+    model: str | None = None  # the model it trains or evaluates (M_yx, M_0, base, ...); None for data stages
 
 
 @dataclass
@@ -43,11 +44,12 @@ class RunContext:
         return out
 
     def stage(self, name: str, stage: str, version: int, config: dict[str, Any], upstream: dict[str, Artifact],
-              fn: Callable[[Path], dict[str, Any]]) -> Artifact:
-        """Build (or find in the cache) one artifact; `name` labels this use of `stage` in logs (e.g. M_1)."""
+              fn: Callable[[Path], dict[str, Any]], model: str | None = None) -> Artifact:
+        """Build (or find in the cache) one artifact; `name` labels this use of `stage` in logs (e.g. gen M_1),
+        `model` the model it trains or evaluates (M_1)."""
         if self.plan:
             art = self.store.peek(stage, version, config, upstream)
-            self.records.append(StageRecord(name, stage, art.key, art.cached, 0.0, art.metrics, str(art.path)))
+            self.records.append(StageRecord(name, stage, art.key, art.cached, 0.0, art.metrics, str(art.path), model))
             return art
         art = self.store.build(stage, version, config, upstream, fn)
         secs = float(art.manifest.get("seconds", 0.0))
@@ -55,5 +57,12 @@ class RunContext:
             log.info("%-12s cached    %s (%s)", name, art.key, art.path)
         else:
             log.info("%-12s computed  %s in %.1fs", name, art.key, secs)
-        self.records.append(StageRecord(name, stage, art.key, art.cached, secs, art.metrics, str(art.path)))
+        record = StageRecord(name, stage, art.key, art.cached, secs, art.metrics, str(art.path), model)
+        self.records.append(record)
+        if self.tracker is not None:  # as each stage ends: its artifact, and its curve unless streamed live
+            self.tracker.log_stage(record, upstream)
         return art
+
+    def training_logger(self, model: str) -> Any:
+        """A Lightning logger that streams `model`'s training curve to the job's tracker; None without one."""
+        return self.tracker.training_logger(model) if self.tracker is not None else None

@@ -1,4 +1,7 @@
-"""Self-curation: M_{t-1} rates every candidate of A with the paper's 5-point prompt."""
+"""Self-curation: M_{t-1} rates every candidate of A with the paper's 5-point prompt.
+
+Ratings depend on how pairs are batched (padding, per-batch seeds), so the key holds the batch and
+shard layout (`GENERATION_KEY`)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,14 @@ from humpback import prompts
 from humpback.cache import Artifact
 from humpback.curation.parse import FAILURE_REASONS, parse_score
 from humpback.data.records import read_jsonl, write_jsonl
+from humpback.data.toyworld.world import FILES as WORLD_FILES
 from humpback.inference import make_engine
 from humpback.models.config import ModelConfig
+from humpback.stages import files
 from humpback.stages.augment import shard_seed
 from humpback.stages.context import RunContext
 from humpback.stages.models import model_dir
-from humpback.stages.sharded import map_in_shards
+from humpback.stages.sharded import GENERATION_KEY, map_in_shards
 
 SCORE_TOKENS = [" 1", " 2", " 3", " 4", " 5"]
 
@@ -68,17 +73,17 @@ def curate(ctx: RunContext, name: str, model_cfg: ModelConfig, curator_art: Arti
         raise ValueError(f"curate.mode={cfg.curate.mode!r}: choose generate or logprob")
 
     def run(work: Path) -> dict[str, Any]:
-        cands = read_jsonl(candidates_art.path / "candidates.jsonl")
+        cands = read_jsonl(candidates_art.path / files.CANDIDATES)
         if cfg.curate.limit is not None:
             cands = cands[: cfg.curate.limit]
         engine = make_engine(model_dir(curator_art), model_cfg, cfg.generate)
-        rows, reused = map_in_shards(cands, lambda chunk: rate(engine, chunk, cfg), work, f"curate {name}: rating pairs",
+        rows, shards = map_in_shards(cands, lambda chunk: rate(engine, chunk, cfg), work, f"curate {name}: rating pairs",
                                      cfg.generate.shard_size)
-        write_jsonl(work / "scores.jsonl", rows)
-        return {**score_stats(rows, cfg.curate.mode), "resumed_shards": reused}
+        write_jsonl(work / files.SCORES, rows)
+        return {**score_stats(rows, cfg.curate.mode), **shards}
 
     config = ctx.config("curate.mode", "curate.slot_layout", "curate.samples", "curate.decode", "curate.limit",
-                        "generate.seed", "generate.engine")
+                        *GENERATION_KEY)
     return ctx.stage(name, "curate", 1, config, {"curator": curator_art, "candidates": candidates_art}, run)
 
 
@@ -88,12 +93,12 @@ def oracle_scores(ctx: RunContext, world_art: Artifact | None, candidates_art: A
         raise ValueError("student.curator=oracle needs gold grades: only the toy world (data.source=toyworld) has them")
 
     def run(work: Path) -> dict[str, Any]:
-        grade = {(g["page_id"], g["header"]): g["grade"] for g in read_jsonl(world_art.path / "gold" / "segments.jsonl")}
+        grade = {(g["page_id"], g["header"]): g["grade"] for g in read_jsonl(world_art.path / WORLD_FILES["gold_segments"])}
         rows = [{"id": c["id"], "score": grade.get((c.get("doc_id"), c.get("header"))), "reasons": ["ok"]}
-                for c in read_jsonl(candidates_art.path / "candidates.jsonl")]
+                for c in read_jsonl(candidates_art.path / files.CANDIDATES)]
         for r in rows:
             r["reasons"] = ["ok" if r["score"] is not None else "missing"]
-        write_jsonl(work / "scores.jsonl", rows)
+        write_jsonl(work / files.SCORES, rows)
         return score_stats(rows, "oracle")
 
     return ctx.stage("scores_oracle", "oracle_scores", 1, {}, {"world": world_art, "candidates": candidates_art}, run)

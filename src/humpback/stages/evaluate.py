@@ -1,4 +1,11 @@
-"""Evaluation of M_0..M_T: answers to the eval prompts, then pairwise judging against the references."""
+"""Evaluation of M_0..M_T: answers to the eval prompts, then pairwise judging against the references.
+
+Answers depend on how prompts are batched, so their key holds the batch and shard layout
+(`GENERATION_KEY`). The judge stage's key is the judge's verdict fingerprint (`judge_fingerprint`:
+its settings minus `OPERATIONAL_FIELDS`, the one list of judge knobs that cannot change a verdict, plus
+the prompt wording) and the two fields that change the annotations without changing a verdict: the
+output-order coin and the annotator label. Cache paths, endpoints, timeouts, concurrency, retries and
+prices never enter it, so a moved cache or a slower server does not re-judge."""
 
 from __future__ import annotations
 
@@ -9,14 +16,15 @@ from humpback import prompts
 from humpback.cache import Artifact
 from humpback.data.records import read_jsonl, write_jsonl
 from humpback.evaluation.annotations import write_annotations
-from humpback.evaluation.judges import attach_extras
+from humpback.evaluation.judges import attach_extras, judge_fingerprint
 from humpback.evaluation.judging import annotate, make_judge
 from humpback.evaluation.metrics import win_rate_metrics
 from humpback.inference import make_engine
 from humpback.models.config import ModelConfig
+from humpback.stages import files
 from humpback.stages.context import RunContext
 from humpback.stages.models import model_dir
-from humpback.stages.sharded import map_in_shards
+from humpback.stages.sharded import GENERATION_KEY, map_in_shards
 
 
 def generate_answers(ctx: RunContext, name: str, model_cfg: ModelConfig, model_art: Artifact, eval_art: Artifact,
@@ -28,7 +36,7 @@ def generate_answers(ctx: RunContext, name: str, model_cfg: ModelConfig, model_a
     tags = prompts.INFERENCE_TAGS[tag_mode]
 
     def run(work: Path) -> dict[str, Any]:
-        records = read_jsonl(eval_art.path / "eval.jsonl")
+        records = read_jsonl(eval_art.path / files.EVAL)
         engine = make_engine(model_dir(model_art), model_cfg, cfg.generate)
 
         def answer(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -36,26 +44,27 @@ def generate_answers(ctx: RunContext, name: str, model_cfg: ModelConfig, model_a
             outs = engine.generate(asks, cfg.generate.answer, seed=cfg.generate.seed)
             return [{"id": r.get("id"), "instruction": r["instruction"], "output": o, "generator": name} for r, o in zip(chunk, outs)]
 
-        rows, reused = map_in_shards(records, answer, work, f"eval {name}: answering", cfg.generate.shard_size)
-        write_jsonl(work / "outputs.jsonl", rows)
+        rows, shards = map_in_shards(records, answer, work, f"eval {name}: answering", cfg.generate.shard_size)
+        write_jsonl(work / files.OUTPUTS, rows)
         lengths = [len(r["output"]) for r in rows]
         return {"count": len(rows), "inference_tags": tag_mode, "output_chars_mean": sum(lengths) / max(1, len(lengths)),
-                "empty_outputs": sum(1 for n in lengths if n == 0), "resumed_shards": reused}
+                "empty_outputs": sum(1 for n in lengths if n == 0), **shards}
 
-    config = {"inference_tags": tag_mode, **ctx.config("generate.answer", "generate.seed", "generate.engine")}
-    return ctx.stage(f"gen {name}", "generate", 1, config, {"model": model_art, "eval": eval_art}, run)
+    config = {"inference_tags": tag_mode, **ctx.config("generate.answer", *GENERATION_KEY)}
+    return ctx.stage(f"gen {name}", "generate", 1, config, {"model": model_art, "eval": eval_art}, run, model=name)
 
 
 def judge_answers(ctx: RunContext, name: str, answers_art: Artifact, eval_art: Artifact) -> Artifact:
     cfg = ctx.cfg
 
     def run(work: Path) -> dict[str, Any]:
-        records = read_jsonl(eval_art.path / "eval.jsonl")
-        outputs = [r["output"] for r in read_jsonl(answers_art.path / "outputs.jsonl")]
+        records = read_jsonl(eval_art.path / files.EVAL)
+        outputs = [r["output"] for r in read_jsonl(answers_art.path / files.OUTPUTS)]
         judge = make_judge(cfg.judge)
         rows = annotate(judge, records, outputs, name, cfg.judge.order_seed)
         attach_extras(judge, rows)  # raw completions, tokens, price per example
-        write_annotations(work / "annotations.json", rows)
+        write_annotations(work / files.ANNOTATIONS, rows)
         return {**win_rate_metrics(rows), "judge": dict(getattr(judge, "stats", {}))}
 
-    return ctx.stage(f"judge {name}", "judge", 1, ctx.config("judge"), {"answers": answers_art, "eval": eval_art}, run)
+    key = {"verdicts": judge_fingerprint(cfg.judge), "order_seed": cfg.judge.order_seed, "annotator": cfg.judge.name}
+    return ctx.stage(f"judge {name}", "judge", 1, key, {"answers": answers_art, "eval": eval_art}, run, model=name)

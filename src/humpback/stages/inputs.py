@@ -1,4 +1,9 @@
-"""Input stages: the toy world, the seed set, the eval set, and web segments."""
+"""Input stages: the toy world, the seed set, the eval set, and web segments.
+
+Stages that read files are keyed by their config slice and the content digests of the files it names
+(`humpback.cache.digest`): an edited input changes the key, a touched one does not. Paths stay in the
+key too, as files' names can reach the rows (HTML document ids, the eval set's default `dataset` label).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,15 @@ import glob
 import logging
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from omegaconf import OmegaConf
 
 from humpback.cache import Artifact
+from humpback.cache.digest import input_digests
 from humpback.data.records import read_jsonl, write_json, write_jsonl
+from humpback.data.toyworld.world import FILES as WORLD_FILES
+from humpback.stages import files
 from humpback.stages.context import RunContext
 
 log = logging.getLogger("humpback")
@@ -59,6 +67,16 @@ def check_inputs(ctx: RunContext) -> None:
     raise ValueError(message)
 
 
+def _keyed_by_content(ctx: RunContext, config: dict[str, Any], paths: list[Optional[str]]) -> dict[str, Any]:
+    """A key config that also holds the content digests of the input files at `paths`."""
+    return {**config, "input_digests": input_digests(paths, ctx.store.root)}
+
+
+def corpus_files(patterns: list[str]) -> list[str]:
+    """What data.corpus.paths matches (files or folders), sorted: the files the segments stage reads."""
+    return sorted(p for pattern in patterns if pattern not in UNSET for p in glob.glob(str(Path(pattern).expanduser())))
+
+
 def world(ctx: RunContext) -> Artifact | None:
     if ctx.cfg.data.source != "toyworld":
         return None
@@ -66,7 +84,7 @@ def world(ctx: RunContext) -> Artifact | None:
 
     def run(work: Path) -> dict[str, Any]:
         build_world(OmegaConf.to_object(ctx.cfg.data.world)).write(work)
-        return {name: len(read_jsonl(work / f"{name}.jsonl")) for name in ("seed", "pages", "corpus", "eval")}
+        return {name: len(read_jsonl(work / WORLD_FILES[name])) for name in ("seed", "pages", "corpus", "eval")}
 
     return ctx.stage("world", "world", TOYWORLD_VERSION, ctx.config("data.world"), {}, run)
 
@@ -74,34 +92,38 @@ def world(ctx: RunContext) -> Artifact | None:
 def seed(ctx: RunContext, world_art: Artifact | None) -> Artifact:
     def run(work: Path) -> dict[str, Any]:
         if world_art is not None:
-            rows, stats = read_jsonl(world_art.path / "seed.jsonl"), {}
+            rows, stats = read_jsonl(world_art.path / WORLD_FILES["seed"]), {}
         else:
             from humpback.data.seed import load_seed_with_stats
 
             rows, stats = load_seed_with_stats(OmegaConf.to_object(ctx.cfg.data.seed))
-        write_jsonl(work / "seed.jsonl", rows)
+        write_jsonl(work / files.SEED, rows)
         return {"count": len(rows), "exclusions": stats}
 
-    upstream = {"world": world_art} if world_art else {}
-    config = {} if world_art else ctx.config("data.seed")
+    upstream, config = ({"world": world_art}, {}) if world_art else ({}, ctx.config("data.seed"))
+    if not world_art:
+        config = _keyed_by_content(ctx, config, [config["data.seed"]["path"]])
     return ctx.stage("seed", "seed", 1, config, upstream, run)
 
 
 def eval_set(ctx: RunContext, world_art: Artifact | None) -> Artifact:
     def run(work: Path) -> dict[str, Any]:
         if world_art is not None and ctx.cfg.eval.set.format == "toyworld":
-            rows = read_jsonl(world_art.path / "eval.jsonl")
+            rows = read_jsonl(world_art.path / WORLD_FILES["eval"])
         else:
             from humpback.data.evalsets import load_eval_set
 
             rows = load_eval_set(OmegaConf.to_object(ctx.cfg.eval.set))
         if ctx.cfg.eval.set.limit is not None:
             rows = rows[: ctx.cfg.eval.set.limit]
-        write_jsonl(work / "eval.jsonl", rows)
+        write_jsonl(work / files.EVAL, rows)
         return {"count": len(rows), "with_reference": sum(1 for r in rows if r.get("output"))}
 
     use_world = world_art is not None and ctx.cfg.eval.set.format == "toyworld"
-    return ctx.stage("eval_set", "eval_set", 1, ctx.config("eval.set"), {"world": world_art} if use_world else {}, run)
+    config = ctx.config("eval.set")
+    if not use_world:
+        config = _keyed_by_content(ctx, config, [config["eval.set"]["path"], config["eval.set"]["reference_path"]])
+    return ctx.stage("eval_set", "eval_set", 1, config, {"world": world_art} if use_world else {}, run)
 
 
 def _documents(ctx: RunContext, world_art: Artifact | None, stats: dict[str, int]) -> Iterator[dict[str, Any]]:
@@ -111,9 +133,9 @@ def _documents(ctx: RunContext, world_art: Artifact | None, stats: dict[str, int
     if corpus.format == "toyworld":
         if world_art is None:
             raise ValueError("data.corpus.format=toyworld needs data.source=toyworld")
-        yield from read_jsonl(world_art.path / "pages.jsonl")
+        yield from read_jsonl(world_art.path / WORLD_FILES["pages"])
         return
-    paths = sorted(p for pattern in corpus.paths for p in glob.glob(str(Path(pattern).expanduser())))
+    paths = corpus_files(list(corpus.paths))
     if not paths:
         raise FileNotFoundError(f"data.corpus.paths={list(corpus.paths)} matched no file")
     if corpus.format == "warc":
@@ -140,9 +162,13 @@ def segments(ctx: RunContext, world_art: Artifact | None) -> Artifact:
             docs = islice(docs, ctx.cfg.data.corpus.limit)
         segs, report = segment_documents(docs, OmegaConf.to_object(ctx.cfg.data.segment))
         report = {**report, "reader": read_stats}
-        write_jsonl(work / "segments.jsonl", segs)
-        write_json(work / "report.json", report)
+        write_jsonl(work / files.SEGMENTS, segs)
+        write_json(work / files.SEGMENT_REPORT, report)
         return report
 
-    upstream = {"world": world_art} if world_art and ctx.cfg.data.corpus.format == "toyworld" else {}
-    return ctx.stage("segments", "segments", 1, ctx.config("data.corpus", "data.segment"), upstream, run)
+    from_world = ctx.cfg.data.corpus.format == "toyworld"
+    upstream = {"world": world_art} if world_art and from_world else {}
+    config = ctx.config("data.corpus", "data.segment")
+    if not from_world:
+        config = _keyed_by_content(ctx, config, corpus_files(config["data.corpus"]["paths"]))
+    return ctx.stage("segments", "segments", 1, config, upstream, run)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -80,3 +81,5 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
                       f"{summary.get('seconds', 0):.1f}s")
     console.print(f"job dir: {summary.get('job_dir')}  (summary.json)")
     console.print(f"W&B: {summary.get('wandb', {}).get('location') or 'disabled'}")
+    for warning in summary.get("warnings", []):  # last, where the end of the output shows them
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}")

@@ -46,9 +46,14 @@ def iter_rows(path: str, split: str = "train") -> Iterator[Row]:
 
 
 def _iter_parquet(path: Path) -> Iterator[Row]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    for i, row in enumerate(pq.read_table(path).to_pylist()):
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as e:  # truncated, or not Parquet at all
+        raise DataError(f"{path}: not a readable Parquet file ({e})") from None
+    for i, row in enumerate(table.to_pylist()):
         yield f"{path} row {i + 1}", row
 
 

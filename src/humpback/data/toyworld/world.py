@@ -25,6 +25,9 @@ from .render import chat_text
 from .seedset import rating_examples, seed_pairs, task_key
 
 TOYWORLD_VERSION = 3  # bump when the generator's output changes for the same config
+# The world's files, relative to the folder it is written to: what the world stage's readers open.
+FILES = {"seed": "seed.jsonl", "pages": "pages.jsonl", "corpus": "corpus.jsonl", "eval": "eval.jsonl",
+         "gold_segments": "gold/segments.jsonl", "gold_entities": "gold/entities.jsonl", "manifest": "manifest.json"}
 
 
 @dataclass
@@ -43,11 +46,7 @@ class World:
     def write(self, out_dir: Union[str, Path]) -> dict[str, Path]:
         """Write seed/pages/corpus/eval JSONL, gold/segments.jsonl, gold/entities.jsonl and manifest.json; returns the paths."""
         out = Path(out_dir)
-        paths = {
-            "seed": out / "seed.jsonl", "pages": out / "pages.jsonl", "corpus": out / "corpus.jsonl",
-            "eval": out / "eval.jsonl", "gold_segments": out / "gold" / "segments.jsonl",
-            "gold_entities": out / "gold" / "entities.jsonl", "manifest": out / "manifest.json",
-        }
+        paths = {name: out / rel for name, rel in FILES.items()}
         write_jsonl(paths["seed"], self.seed)
         write_jsonl(paths["pages"], self.pages)
         write_jsonl(paths["corpus"], self.corpus)

@@ -15,7 +15,7 @@ import os
 import re
 from typing import Any, Iterator, Optional
 
-from humpback.data.records import iter_jsonl
+from humpback.data.records import DataError, iter_jsonl
 
 from .config import SegmentConfig
 from .filters import split_sentences
@@ -46,9 +46,10 @@ def iter_text_documents(
     title_field: Optional[str] = "title",
 ) -> Iterator[dict]:
     """Yield {id, url, title, text} from a JSONL corpus. Fields may be dotted ("metadata.url").
-    A line without `text_field` raises DataError naming file:line; a row without an id gets
+    A line without `text_field` (or a file without lines) raises DataError naming file:line; a row without an id gets
     "<file name>#<row number>". Non-string text is left for segment_documents to count."""
     required = (text_field,) if "." not in text_field else ()
+    n = -1
     for n, row in enumerate(iter_jsonl(path, required=required)):
         doc_id = _field(row, id_field)
         yield {
@@ -57,6 +58,8 @@ def iter_text_documents(
             "title": _field(row, title_field),
             "text": _field(row, text_field),
         }
+    if n < 0:  # an empty corpus file is a wrong path or a failed export, not a corpus
+        raise DataError(f"{path}: no documents (the corpus file is empty)")
 
 
 def _paragraphs(text: str, mode: str) -> list[str]:

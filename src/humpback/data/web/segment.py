@@ -26,16 +26,28 @@ def new_report() -> dict[str, Any]:
     return {"documents": 0, "unreadable": 0, "candidates": 0, "removed": {rule: 0 for rule in RULES}, "kept": 0}
 
 
+def _is_binary(text: str) -> bool:
+    """Bytes that are no text (an image or archive saved as .html): undecodable or control characters
+    make up over a tenth of the first 4,096 characters. A stray bad byte in a real page stays well below."""
+    sample = text[:4096]
+    bad = sum(c == "\ufffd" or (c < " " and c not in "\t\n\r\f") for c in sample)
+    return bad > len(sample) / 10
+
+
 def _candidates(doc: dict, cfg: SegmentConfig) -> Iterator[tuple[str, str, bool]]:
     """(header, text, check_header) per candidate segment of one readable document."""
     html = doc.get("html")
     if html is not None:
         if isinstance(html, (bytes, bytearray)):
             html = decode_html(bytes(html))
+        if _is_binary(html):
+            raise ValueError("binary data, not HTML")
         blocks = html_to_blocks(html, cfg.skip_tags, cfg.skip_selectors)
         for section in assemble_sections(blocks, cfg.include_subheaders):
             yield section.header, section.text, True
         return
+    if _is_binary(doc["text"]):
+        raise ValueError("binary data, not text")
     for section in assemble_sections(text_to_blocks(doc["text"], cfg, doc.get("title")), cfg.include_subheaders):
         check_header = not (section.level == LEAD_LEVEL and not section.header)
         texts = pack_paragraphs(section.lines, cfg.max_chars, cfg.plaintext_split_long_paragraphs) \
@@ -84,6 +96,8 @@ def iter_segments(docs: Iterable[dict], cfg: Optional[SegmentConfig] = None,
                 continue
             report["kept"] += 1
             yield {"id": f"{doc_id}#{k}", "doc_id": doc_id, "url": doc.get("url"), "header": header, "text": text}
+    if report["unreadable"]:  # one line with the count, after the per-document warnings
+        logger.warning("%d of %d documents were unreadable and left out", report["unreadable"], report["documents"])
 
 
 def segment_documents(docs: Iterable[dict], cfg: Optional[SegmentConfig] = None) -> tuple[list[dict], dict]:

@@ -90,6 +90,8 @@ def iter_warc_documents(path: str | os.PathLike, stats: Optional[dict] = None) -
                        "html": decode_html(payload, charset)}
             if records.clean_end is False:
                 raise EOFError("last gzip member is cut off")
+            if n_records == 0:
+                logger.warning("%s: no WARC records in this file", path)
         except Exception as e:  # warcio/zlib/gzip raise many types on damaged input
             stats["unreadable"] += 1
             logger.warning("%s: truncated or corrupt WARC, stopped reading it after %d records (%s: %s)",

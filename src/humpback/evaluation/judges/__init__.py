@@ -1,5 +1,7 @@
-"""Judges beyond the toy world's oracle: an OpenAI-compatible API judge and a local HF judge (both in
-AlpacaEval's ranking or logprob format), and the annotation cache every judge is wrapped in.
+"""Judges beyond the toy world's oracle: an OpenAI-compatible API judge and a local HF judge (both with
+our wording in AlpacaEval's ranking or logprob format, or with one of AlpacaEval's own annotators read
+from the installed alpaca-eval: judge.annotator, judges/alpaca.py), and the annotation cache every judge
+is wrapped in.
 
     judge = humpback.evaluation.judging.make_judge(cfg.judge)   # cached, per cfg.judge.kind
     rows = annotate(judge, records, outputs, generator, cfg.judge.order_seed)
@@ -16,12 +18,23 @@ from humpback.evaluation.judges.cache import AnnotationCache, CachedJudge, judge
 from humpback.evaluation.judges.prompted import JudgeUnavailable, PromptedJudge, Verdict
 
 __all__ = ["AnnotationCache", "CachedJudge", "JudgeStats", "JudgeUnavailable", "PromptedJudge", "Verdict", "attach_extras",
-           "judge_fingerprint", "with_annotation_cache"]
+           "describe_judge", "judge_fingerprint", "with_annotation_cache"]
+
+
+def describe_judge(cfg: Any) -> str:
+    """One line for the plan: the judge kind, the model it asks and the annotator in use."""
+    if cfg.kind not in ("api", "hf"):
+        return f"{cfg.kind} ({cfg.name})"
+    from humpback.evaluation.judges.prompted import make_annotator
+
+    annotator = make_annotator(cfg)
+    model = cfg.model or (annotator.model if cfg.kind == "api" else "?")
+    return f"{cfg.kind} {model}: {annotator.describe()}"
 
 
 def with_annotation_cache(judge: Any, cfg: Any) -> Any:
-    """`judge` behind the annotation cache in `cfg.cache_dir` (relative paths resolve against the project
-    root); a null cache_dir returns the judge as it is."""
+    """`judge` behind the annotation cache in `cfg.cache_dir` (relative paths: humpback.paths.resolve); a
+    null cache_dir returns the judge as it is."""
     from humpback.paths import resolve
 
     cache_dir = getattr(cfg, "cache_dir", None)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 @dataclass
 class JudgeStats:
     calls: int = 0  # judge requests answered (after any retries)
-    retries: int = 0  # extra attempts after a 429 / 5xx / timeout / connection error
+    retries: int = 0  # extra attempts after a 429 / 5xx / timeout / connection error / malformed 200 body
     failed_calls: int = 0  # requests given up after max_retries (not cached: a rerun tries them again)
     parse_failures: int = 0  # answered, but no usable preference (unparsable ranking, no m/M token)
     cache_hits: int = 0

@@ -4,9 +4,10 @@ outputs) makes no new judge calls.
 One SQLite file (`<cache_dir>/annotations.sqlite`, safe for concurrent jobs) holds a row per verdict,
 keyed by sha256 of (instruction, output_1, output_2, judge fingerprint), where output_1/output_2 are in
 the order the judge saw them and the fingerprint is the canonical JSON of the judge settings that can
-change a verdict (kind, model, prompt format and wording, decoding). Judges that also read the eval
-record (the toy world's oracle checks the facts kept there) get the record in the key as well. Where the judge is served
-(base_url), how hard it is pushed (concurrency, retries, timeouts), its label and prices are left out.
+change a verdict (kind, model, prompt format and wording, decoding; or the AlpacaEval annotator's name
+and config digest). Judges that also read the eval record (the toy world's oracle checks the facts kept
+there) get the record in the key as well. Where the judge is served (base_url), how hard it is pushed
+(concurrency, retries, timeouts), its label and prices are left out.
 Failed requests are never cached; unparsable answers are (they are answers, and were paid for).
 """
 
@@ -24,7 +25,7 @@ from typing import Any, Optional
 from omegaconf import OmegaConf
 
 from humpback.evaluation.judges.accounting import JudgeStats
-from humpback.evaluation.judges.prompted import Verdict
+from humpback.evaluation.judges.prompted import HumpbackAnnotator, Verdict
 
 # Settings that cannot change a verdict: excluded from the fingerprint.
 OPERATIONAL_FIELDS = frozenset({
@@ -46,16 +47,31 @@ def config_dict(cfg: Any) -> dict[str, Any]:
 
 
 def judge_fingerprint(cfg: Any) -> dict[str, Any]:
-    """The verdict-relevant part of a judge config (plus the prompt wording for prompted judges)."""
+    """The verdict-relevant part of a judge config (plus the prompt wording for prompted judges). With an
+    AlpacaEval annotator its shipped config and prompt (digest) replace our format and decoding fields,
+    and a null judge.model of the API judge counts as the annotator's model."""
+    from humpback.evaluation.judges.alpaca import HUMPBACK, load_annotator
     from humpback.evaluation.judges.prompts import template_fingerprint
 
     fp = {k: v for k, v in config_dict(cfg).items() if k not in OPERATIONAL_FIELDS}
-    if fp.get("kind") in ("api", "hf"):
+    annotator = fp.pop("annotator", HUMPBACK)  # left out for our wording, so keys from before annotators stay valid
+    if fp.get("kind") not in ("api", "hf"):
+        return fp
+    if annotator == HUMPBACK:
         fp["prompt_template"] = template_fingerprint(fp["prompt_format"])
         if fp["prompt_format"] == "logprob":
             fp.pop("max_tokens", None)  # the logprob format always reads a single token
         else:
             fp.pop("top_logprobs", None)
+        default_model = HumpbackAnnotator.model
+    else:
+        shipped = load_annotator(annotator)
+        for unused in ("prompt_format", "max_tokens", "temperature", "top_logprobs"):
+            fp.pop(unused, None)
+        fp.update(annotator=annotator, annotator_config=shipped.digest)
+        default_model = shipped.model
+    if fp["kind"] == "api" and not fp.get("model"):
+        fp["model"] = default_model
     return fp
 
 
@@ -126,6 +142,8 @@ class CachedJudge:
         self.name = inner.name
         self.accounting: JudgeStats = getattr(inner, "accounting", None) or JudgeStats()
         self._extras: dict[tuple[str, str, str], dict[str, Any]] = {}
+        if hasattr(inner, "swap_coin"):  # the inner judge's output-order coin (an AlpacaEval annotator's) stays in force
+            self.swap_coin = inner.swap_coin
 
     @property
     def stats(self) -> dict[str, float]:

@@ -7,7 +7,7 @@ import time
 from typing import Any, Iterator
 
 from humpback.evaluation.judges.accounting import JudgeStats
-from humpback.evaluation.judges.prompted import ChatParams, ChatReply, PromptedJudge, TransportError
+from humpback.evaluation.judges.prompted import ChatParams, ChatReply, PromptedJudge, TransportError, make_annotator
 
 
 class LocalChatTransport:
@@ -31,6 +31,8 @@ def make_hf_judge(cfg: Any) -> PromptedJudge:
 
     if not cfg.model:
         raise ValueError("judge.model must name a local model folder for judge.kind=hf")
+    annotator = make_annotator(cfg)
+    if annotator.params.extra:  # tools: a local model in process makes no tool calls
+        raise ValueError(f"judge.annotator={cfg.annotator!r} answers through a tool call, which judge.kind=hf cannot make: use judge=api")
     backend = HFBackend(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
-    return PromptedJudge(cfg.name, LocalChatTransport(backend), cfg.prompt_format, cfg.max_tokens, cfg.temperature, cfg.top_logprobs,
-                         stats=JudgeStats())
+    return PromptedJudge(cfg.name, LocalChatTransport(backend), stats=JudgeStats(), annotator=annotator)
