@@ -264,3 +264,21 @@ def test_no_knowledge_base_value_reads_as_first_person():
              kb.TASTES, kb.OCCASIONS, kb.PURPOSES, kb.POWERS, kb.PARTS, kb.PROFESSIONS, kb.HOBBIES,
              list(kb.POWER_STEPS.values()), kb.COOK_STEPS, kb.SERVE_STEPS, kb.SYLLABLES]
     assert [v for pool in pools for v in pool if FIRST_PERSON.search(v)] == []
+
+
+def test_restated_fact_answers_say_what_they_answer_and_keep_their_grades(judge):
+    """fact_answers_restate: a fact block and a seed fact answer state the asked fact in both wordings
+    (so it no longer reads like a description); the oracle still grades every block as the gold does."""
+    from humpback.data.toyworld.families import SPECS
+
+    w = build_world(ToyWorldConfig(fact_answers_restate=True))
+    facts = [g for g in w.gold_segments if g["family"] == "fact" and g["grade"] == 5]
+    assert facts
+    for g in facts:
+        ent = w.kb.entities[g["entity"]]
+        value = str(ent.facts[g["attribute"]])
+        assert g["text"].count(value) >= 2, g["text"]
+        assert len(SPECS[ent.kind].facts[g["attribute"]].statements) >= 2
+    seed_facts = [r for r in w.seed if r.get("family") == "fact"]
+    assert seed_facts and all(r["output"].count(".") >= 4 for r in seed_facts)  # asked twice + 2 side facts
+    assert all(judge.grade(w.check_for(g), g["text"]) == g["grade"] for g in w.gold_segments if g["family"])

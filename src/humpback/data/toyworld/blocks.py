@@ -208,11 +208,11 @@ def fit(make: Callable[[int], list[Part]], min_chars: int, max_chars: int, max_p
 
 
 def graded_parts(kb: KnowledgeBase, task: Task, grade: int, rng: random.Random, min_chars: int,
-                 max_chars: int) -> Optional[tuple[list[Part], str]]:
+                 max_chars: int, restate: bool = False) -> Optional[tuple[list[Part], str]]:
     """A block of `grade` (2..5) answering `task`, within the length window, or None."""
     if grade in (4, 5):
         def make(pad: int) -> list[Part]:
-            parts = assistant_parts(kb, task, rng, context=pad + (2 if task.family == "fact" else 0))
+            parts = assistant_parts(kb, task, rng, context=pad + (2 if task.family == "fact" else 0), restate=restate)
             return filler_parts(parts, rng) if grade == 4 else parts
         kind = "answer" if grade == 5 else "answer_filler"
     elif grade == 3:

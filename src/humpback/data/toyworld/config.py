@@ -45,6 +45,10 @@ class ToyWorldConfig:
     # True side facts after the asked one in seed fact answers. The web's answer blocks carry two or
     # more, so seed outputs of the same length keep M_yx from telling a fact block by its length alone.
     seed_fact_side_facts: int = 2
+    # Fact answers (web blocks and seed) state the asked fact in both its wordings before any side fact.
+    # Off: a web fact block padded to min_block_chars with other facts reads like a description (5.6
+    # vs 5.8 sentences), so no reader can tell which fact it answers (docs/results_cpu.md).
+    fact_answers_restate: bool = False
     n_rating_examples: int = 40  # extra seed rows teaching the curation prompt's format ("Score: k"); 0 disables
     rating_max_output_chars: int = 480  # rated answers in those rows are at most this long (the prompt is ~2,200 chars)
     rating_slot_layout: str = "newline"  # humpback.prompts.CURATION_SLOT_LAYOUTS key used to fill the rating prompt

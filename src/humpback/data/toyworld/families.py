@@ -271,12 +271,17 @@ def _domain(kb: KnowledgeBase, kind: str, attr: str) -> frozenset[str]:
 
 # ---------------------------------------------------------------- assistant answers
 
-def assistant_parts(kb: KnowledgeBase, task: Task, rng: random.Random, context: int = 0) -> list[Part]:
-    """A complete, correct, assistant-style answer. `context` adds that many true side facts."""
+def assistant_parts(kb: KnowledgeBase, task: Task, rng: random.Random, context: int = 0, restate: bool = False) -> list[Part]:
+    """A complete, correct, assistant-style answer. `context` adds that many true side facts; `restate`
+    (fact answers) follows the asked fact with its other wording, so the block says what it answers."""
     ent = kb[task.entity]
     spec = SPECS[ent.kind]
     if task.family == "fact":
         sentences = [statement(ent, task.attr, rng)]
+        if restate:  # the same fact in its other wording(s), said of "it" where the name would repeat
+            others = [w for w in spec.facts[task.attr].statements if w.format(E=ent.Ref, e=ent.ref, v=ent.facts[task.attr],
+                                                                             name=ent.name) != sentences[0]]
+            sentences += [_say(w, ent, task.attr) for w in others]
         others = [a for a in ent.facts if a != task.attr]
         sentences += [statement(ent, a, rng, pronoun=rng.random() < 0.5)
                       for a in rng.sample(others, min(context, len(others)))]
@@ -304,6 +309,11 @@ def assistant_parts(kb: KnowledgeBase, task: Task, rng: random.Random, context: 
     other = kb[task.other]
     bullets = [f"{spec.facts[a].label}: {statement(ent, a, rng)} {statement(other, a, rng)}" for a in spec.compare]
     return [("p", f"{ent.Ref} and {other.ref} are both {spec.plural}, but they differ in a few ways:"), ("ul", bullets)]
+
+
+def _say(template: str, ent: Entity, attr: str) -> str:
+    subject = "It" if ent.kind != "person" else ent.Ref
+    return template.format(E=subject, e=ent.ref, v=ent.facts[attr], name=ent.name)
 
 
 def occasional_context(task: Task, rng: random.Random) -> int:

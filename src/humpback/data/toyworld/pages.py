@@ -215,7 +215,7 @@ def _graded_section(kb: KnowledgeBase, cfg: ToyWorldConfig, rng: random.Random, 
             key = (task.family, task.entity, task.attr)
             if key in taken:
                 continue
-            made = graded_parts(kb, task, grade, rng, cfg.min_block_chars, cfg.max_block_chars)
+            made = graded_parts(kb, task, grade, rng, cfg.min_block_chars, cfg.max_block_chars, cfg.fact_answers_restate)
             if made is None:
                 continue
             taken.add(key)

@@ -40,7 +40,7 @@ def task_key(task: Task) -> tuple:
 
 
 def seed_pairs(kb: KnowledgeBase, seed_entities: list[str], n: int, rng: random.Random,
-               reserved: set, fact_side_facts: int = 0) -> list[tuple[Task, str, str]]:
+               reserved: set, fact_side_facts: int = 0, restate: bool = False) -> list[tuple[Task, str, str]]:
     """n (task, instruction, output) about seed entities, families taking turns; tasks whose
     task_key is in `reserved` (the eval's) are left out. Fact answers add `fact_side_facts` true side
     facts (as the web's answer blocks do), other answers one side fact 30% of the time."""
@@ -65,7 +65,7 @@ def seed_pairs(kb: KnowledgeBase, seed_entities: list[str], n: int, rng: random.
     out = []
     for t in chosen:
         context = fact_side_facts if t.family == "fact" else occasional_context(t, rng)
-        out.append((t, instruction(kb, t, rng), chat_text(assistant_parts(kb, t, rng, context=context))))
+        out.append((t, instruction(kb, t, rng), chat_text(assistant_parts(kb, t, rng, context=context, restate=restate))))
     return out
 
 

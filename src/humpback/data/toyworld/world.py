@@ -115,7 +115,8 @@ def build_world(cfg: Union[ToyWorldConfig, Mapping[str, Any], None] = None) -> W
     covered = {r["entity"] for r in gold if r["grade"] >= 3 and r["entity"]}
     web_only = [n for n in kb.entities if n not in seed_set and n in covered]
     evals = eval_records(kb, cfg, stream("eval"), seed_entities, web_only)
-    pairs = seed_pairs(kb, seed_entities, cfg.n_seed, stream("seed"), {task_key(t) for t, _ in evals}, cfg.seed_fact_side_facts)
+    pairs = seed_pairs(kb, seed_entities, cfg.n_seed, stream("seed"), {task_key(t) for t, _ in evals}, cfg.seed_fact_side_facts,
+                       cfg.fact_answers_restate)
 
     grades = [int(g) for g in sorted(cfg.grade_mix, reverse=True) if cfg.grade_mix[g] > 0]
     ratings = _ratings(cfg, kb, seed_entities, cfg.n_rating_examples, grades, stream("rating"), {r["text"] for r in gold})
