@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ipaddress
 import os
 import random
 import time
@@ -22,14 +23,23 @@ from humpback.inference.config import DecodeConfig
 
 log = logging.getLogger("humpback")
 T = TypeVar("T")
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # APIResponseValidationError: a 200 whose body is no usable reply (garbage, cut off) - a hiccup like a 5xx
 RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError,
              openai.APIResponseValidationError)
 
 
+def is_loopback_host(host: str) -> bool:
+    """Only this machine can reach `host` (127.0.0.0/8, ::1, localhost): the client and the server's one rule."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # another name (or "" = every interface): may be reachable from outside
+        return False
+
+
 def is_loopback(base_url: Optional[str]) -> bool:
-    return bool(base_url) and (urlparse(base_url).hostname or "") in LOOPBACK_HOSTS
+    return bool(base_url) and is_loopback_host(urlparse(base_url).hostname or "")
 
 
 def api_key_from_env(env_var: str, base_url: Optional[str]) -> str:

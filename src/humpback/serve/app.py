@@ -9,7 +9,6 @@ addressed by its served name or by its folder path. Errors use OpenAI's JSON err
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import logging
 import threading
@@ -20,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from humpback.inference.openai_engine import is_loopback_host
 from humpback.serve.faults import FaultInjector, malformed_body
 
 log = logging.getLogger("humpback.serve")
@@ -63,15 +63,6 @@ def _sampling(body: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
         "seed": _number(body, "seed", None, -(1 << 63), (1 << 63) - 1, integer=True),
         "stop": _stop(body),
     }
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # another name (or "" = every interface): may be reachable from outside
-        return False
 
 
 def check_bind(host: str, api_key: Optional[str], insecure: bool = False) -> None:

@@ -174,10 +174,12 @@ def tasks_for(kb: KnowledgeBase, name: str, partners: list[str]) -> list[Task]:
     return tasks
 
 
-def statement(ent: Entity, attr: str, rng: random.Random, mid: bool = False, pronoun: bool = False) -> str:
-    """One true sentence about the attribute. `mid`: to be embedded after "that" (first word
-    lowercase); `pronoun`: say "It" instead of the name when the sentence starts with it."""
-    tmpl = rng.choice(SPECS[ent.kind].facts[attr].statements)
+def statement(ent: Entity, attr: str, rng: random.Random, mid: bool = False, pronoun: bool = False,
+              template: Optional[str] = None) -> str:
+    """One true sentence about the attribute, in `template` or a random one of its wordings. `mid`: to be
+    embedded after "that" (first word lowercase); `pronoun`: say "It" instead of the name when the
+    sentence starts with it."""
+    tmpl = template or rng.choice(SPECS[ent.kind].facts[attr].statements)
     subject = ent.ref if mid else ent.Ref
     if pronoun and ent.kind != "person":
         subject = "it" if mid else "It"
@@ -277,11 +279,11 @@ def assistant_parts(kb: KnowledgeBase, task: Task, rng: random.Random, context: 
     ent = kb[task.entity]
     spec = SPECS[ent.kind]
     if task.family == "fact":
-        sentences = [statement(ent, task.attr, rng)]
+        wordings = spec.facts[task.attr].statements
+        first = rng.choice(wordings)
+        sentences = [statement(ent, task.attr, rng, template=first)]
         if restate:  # the same fact in its other wording(s), said of "it" where the name would repeat
-            others = [w for w in spec.facts[task.attr].statements if w.format(E=ent.Ref, e=ent.ref, v=ent.facts[task.attr],
-                                                                             name=ent.name) != sentences[0]]
-            sentences += [_say(w, ent, task.attr) for w in others]
+            sentences += [statement(ent, task.attr, rng, pronoun=True, template=w) for w in wordings if w != first]
         others = [a for a in ent.facts if a != task.attr]
         sentences += [statement(ent, a, rng, pronoun=rng.random() < 0.5)
                       for a in rng.sample(others, min(context, len(others)))]
@@ -309,11 +311,6 @@ def assistant_parts(kb: KnowledgeBase, task: Task, rng: random.Random, context: 
     other = kb[task.other]
     bullets = [f"{spec.facts[a].label}: {statement(ent, a, rng)} {statement(other, a, rng)}" for a in spec.compare]
     return [("p", f"{ent.Ref} and {other.ref} are both {spec.plural}, but they differ in a few ways:"), ("ul", bullets)]
-
-
-def _say(template: str, ent: Entity, attr: str) -> str:
-    subject = "It" if ent.kind != "person" else ent.Ref
-    return template.format(E=subject, e=ent.ref, v=ent.facts[attr], name=ent.name)
 
 
 def occasional_context(task: Task, rng: random.Random) -> int:
