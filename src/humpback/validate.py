@@ -82,11 +82,11 @@ def validate_config(cfg: Any, plan: bool = False) -> list[str]:
         if c.errors:
             raise ConfigError(c.errors)
         return c.missing
-    from humpback.stages.inputs import missing_inputs
+    from humpback.stages.inputs import missing_inputs, unset_inputs_message
 
     unset = missing_inputs(cfg)
     if c.errors or c.missing or unset:
-        raise ConfigError(c.errors + (["input paths not set: " + "; ".join(unset)] if unset else []) + c.missing)
+        raise ConfigError(c.errors + ([unset_inputs_message(unset)] if unset else []) + c.missing)
     return []
 
 

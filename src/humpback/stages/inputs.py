@@ -55,12 +55,16 @@ def missing_inputs(cfg: Any) -> list[str]:
     return missing
 
 
+def unset_inputs_message(missing: list[str]) -> str:
+    return "input paths not set: " + "; ".join(missing)
+
+
 def check_inputs(ctx: RunContext) -> None:
     """Stop a run before any work when an input path is unset; a plan only warns (its keys then hash the placeholder)."""
     missing = missing_inputs(ctx.cfg)
     if not missing:
         return
-    message = "input paths not set: " + "; ".join(missing)
+    message = unset_inputs_message(missing)
     if ctx.plan:
         log.warning("%s. The plan's keys for those stages will change once they are set.", message)
         return
