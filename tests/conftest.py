@@ -26,6 +26,6 @@ def judge_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def backend(judge_model_dir: Path):
-    from humpback.serve.backend import HFBackend
+    from humpback.inference.hf_runner import HFRunner
 
-    return HFBackend(judge_model_dir, device="cpu", batch_size=4)
+    return HFRunner(judge_model_dir, device="cpu", batch_size=4)

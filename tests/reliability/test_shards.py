@@ -70,9 +70,9 @@ def augment_rows(tmp_path, cache, shard_size: int) -> dict:
 
 
 def test_augment_killed_then_rerun_with_another_shard_size_equals_a_clean_run(tmp_path, monkeypatch):
-    from humpback.inference.hf_engine import HFEngine
+    from humpback.inference.hf_runner import HFRunner
 
-    real, calls = HFEngine.generate, []
+    real, calls = HFRunner.generate, []
 
     def dies_on_third_shard(self, *args, **kwargs):
         calls.append(1)
@@ -81,7 +81,7 @@ def test_augment_killed_then_rerun_with_another_shard_size_equals_a_clean_run(tm
         return real(self, *args, **kwargs)
 
     with monkeypatch.context() as m:
-        m.setattr(HFEngine, "generate", dies_on_third_shard)
+        m.setattr(HFRunner, "generate", dies_on_third_shard)
         with pytest.raises(KeyboardInterrupt):
             augment_rows(tmp_path, tmp_path / "cache", shard_size=4)  # 16 segments: 2 of 4 shards written
     resumed = augment_rows(tmp_path, tmp_path / "cache", shard_size=3)

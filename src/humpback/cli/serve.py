@@ -70,7 +70,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from humpback.quiet import quiet_libraries
 
     quiet_libraries()
-    from humpback.serve.backend import HFBackend
+    from humpback.inference.hf_runner import HFRunner
 
     backends = {}
     for i, folder in enumerate(args.model):
@@ -78,7 +78,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"humpback-serve: --model {folder}: not a folder", file=sys.stderr)
             return 2
         name = args.name[i] if i < len(args.name) else Path(folder).resolve().name
-        backends[name] = HFBackend(folder, device=args.device, batch_size=args.batch_size, prompt_template=args.prompt_template)
+        backends[name] = HFRunner(folder, device=args.device, batch_size=args.batch_size, prompt_template=args.prompt_template)
     if not is_loopback_host(args.host):
         print(f"humpback-serve: warning: listening on {args.host}, reachable beyond this machine", file=sys.stderr)
     server = HumpbackServer(backends, args.host, args.port, FaultInjector(faults), api_key, args.insecure)

@@ -13,9 +13,9 @@ def make_engine(model_dir: str, model_cfg: ModelConfig, generate_cfg: Any) -> An
     """Engine for a model folder, per `generate.engine`."""
     engine = generate_cfg.engine
     if engine == "hf":
-        from humpback.inference.hf_engine import HFEngine
+        from humpback.inference.hf_runner import HFRunner
 
-        return HFEngine(model_dir, model_cfg, generate_cfg.batch_size)
+        return HFRunner(model_dir, model_cfg, batch_size=generate_cfg.batch_size)
     if engine == "openai":  # a server that hosts this model folder, e.g. `humpback-serve --model DIR`
         from humpback.inference.openai_engine import OpenAIEngine
 

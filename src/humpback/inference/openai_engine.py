@@ -1,5 +1,5 @@
 """Engine over any OpenAI-compatible server (`humpback-serve`, vLLM's server, a hosted API), with the
-same interface as HFEngine. Also home of the client setup and retry policy the API judge shares.
+same interface as the HF runner (inference.hf_runner). Also home of the client setup and retry policy the API judge shares.
 
 The key comes only from the environment (OPENAI_API_KEY or another named variable); a loopback server
 needs none.

@@ -16,7 +16,7 @@ from humpback.data.records import read_jsonl, write_jsonl
 log = logging.getLogger("humpback")
 
 # generate.* fields that change what an engine returns, hashed by every stage that generates: the batch
-# a row lands in (padding, `seed + b` per batch in hf_engine) follows batch_size and the shard layout.
+# a row lands in (padding, `seed + b` per batch, inference.hf_runner) follows batch_size and the shard layout.
 # generate.base_url (where an openai engine is served) is operational and left out.
 GENERATION_KEY = ("generate.engine", "generate.seed", "generate.batch_size", "generate.shard_size")
 

@@ -1,5 +1,5 @@
 """Judge with a local HF model, same prompts and parsers as the API judge: the model runs in process
-(serve.backend.HFBackend, the same code humpback-serve uses), prompts are batched per forward pass."""
+(inference.hf_runner, the runner humpback-serve and the hf engine use), prompts are batched per forward pass."""
 
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ class LocalChatTransport:
 
 
 def make_hf_judge(cfg: Any) -> PromptedJudge:
-    from humpback.serve.backend import HFBackend
+    from humpback.inference.hf_runner import HFRunner
 
     if not cfg.model:
         raise ValueError("judge.model must name a local model folder for judge.kind=hf")
     annotator = make_annotator(cfg)
     if annotator.params.extra:  # tools: a local model in process makes no tool calls
         raise ValueError(f"judge.annotator={cfg.annotator!r} answers through a tool call, which judge.kind=hf cannot make: use judge=api")
-    backend = HFBackend(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
+    backend = HFRunner(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
     return PromptedJudge(cfg.name, LocalChatTransport(backend), stats=JudgeStats(), annotator=annotator)
