@@ -144,11 +144,41 @@ def test_bad_requests_get_openai_style_errors(backend) -> None:
     assert body["type"] == "invalid_request_error" and body["param"] == "model" and "gpt-9" in body["message"]
 
 
+def test_oversized_bodies_and_wrong_methods_get_openai_style_errors(backend) -> None:
+    import socket
+
+    with serve_in_thread(HumpbackServer({"judge": backend})) as server:
+        host, port = server.server_address
+        assert port != 0 and server.url == f"http://{host}:{port}/v1"  # port 0 reports the port it got
+        with socket.create_connection((host, port), timeout=10) as conn:  # declares 1 GiB, sends nothing
+            conn.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n")
+            reply = b""
+            while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        head, _, body = reply.partition(b"\r\n\r\n")
+        try:
+            urllib.request.urlopen(f"{server.url}/completions", timeout=10)  # GET on a POST route
+        except urllib.error.HTTPError as e:
+            wrong_method = (e.code, json.loads(e.read()))
+    assert head.startswith(b"HTTP/1.1 413") and json.loads(body)["error"]["code"] == 413
+    assert wrong_method[0] == 404 and wrong_method[1]["error"]["type"] == "invalid_request_error"
+
+
 def test_api_key_is_checked_when_configured(backend) -> None:
     with serve_in_thread(HumpbackServer({"judge": backend}, api_key="sk-loopback-test")) as server:
         with pytest.raises(openai.AuthenticationError):
             client(server.url, key="wrong").models.list()
         assert [m.id for m in client(server.url, key="sk-loopback-test").models.list().data] == ["judge"]
+        with urllib.request.urlopen(server.url.removesuffix("/v1") + "/health", timeout=10) as r:  # no key needed
+            assert json.loads(r.read()) == {"status": "ok"}
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(server.url.removesuffix("/v1") + "/humpback/stats", timeout=10)
+        assert err.value.code == 401 and json.loads(err.value.read())["error"]["type"] == "authentication_error"
+        status, body = _post(f"{server.url}/completions", b'{"model": "judge", "prompt": "x"}', {"Authorization": "Bearer wrong"})
+        assert status == 401 and body["error"]["code"] == 401
 
 
 def test_injected_faults_reach_the_client(backend) -> None:
@@ -193,7 +223,7 @@ def test_openai_engine_generates_and_scores_through_the_server(backend, judge_mo
     with serve_in_thread(HumpbackServer({"judge": backend})) as server:
         gen = OmegaConf.create({"engine": "openai", "base_url": server.url, "batch_size": 2})
         engine = make_engine(str(judge_model_dir), ModelConfig(), gen)  # addressed by its folder path
-        assert isinstance(engine, OpenAIEngine)
+        assert isinstance(engine._engine(), OpenAIEngine)  # built on first use
         texts = engine.generate(["a", "bb", "ccc"], DecodeConfig(temperature=0.0, max_new_tokens=2))
         probs = engine.next_token_probs(["a", "bb", "ccc"], ["m", "M", "zzz"])
         sampled = engine.generate(["a"], DecodeConfig(temperature=1.0, top_p=0.9, max_new_tokens=3), seed=5)

@@ -12,6 +12,8 @@ Rules it owns:
 
 from __future__ import annotations
 
+import copy
+import inspect
 import math
 import os
 import threading
@@ -25,6 +27,9 @@ from humpback.inference.config import DecodeConfig
 from humpback.models import factory
 from humpback.models.config import ModelConfig
 from humpback.models.templates import format_prompt
+
+
+MIN_SHARED_PREFIX = 16  # tokens: below this a shared prefix saves less than its extra forward pass costs
 
 
 @dataclass
@@ -71,6 +76,8 @@ class HFRunner:
         self.max_positions = int(getattr(self.model.config, "max_position_embeddings", 4096))
         self.template = template_for(self.model_dir, prompt_template or cfg.prompt_template, self.tok)
         format_prompt("", self.template, self.tok)  # a chat_template the tokenizer lacks fails here, not mid-stage
+        # transformers 5.2x names a forward's KV cache `cache`; earlier releases `past_key_values`
+        self._cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
         self._lock = threading.Lock()
 
     # ---- prompts -------------------------------------------------------------------------------
@@ -185,15 +192,56 @@ class HFRunner:
 
     @torch.inference_mode()
     def next_token_probs(self, prompts_: list[str], candidates: list[str]) -> list[list[float]]:
-        """P(first token of each candidate | prompt), renormalised over the candidates (one forward pass)."""
+        """P(first token of each candidate | prompt), renormalised over the candidates, in one forward pass
+        per batch. The prompts' common token prefix (the curation rubric: ~80% of each prompt) is run once
+        and its key/value cache shared by every batch, so each pair costs only its own tokens."""
         cand_ids = [self.tok(c, add_special_tokens=False)["input_ids"][0] for c in candidates]
+        if not prompts_:
+            return []
+        ids = self._prompt_ids(prompts_, room=1)
+        shared = _common_prefix(ids)
+        shared = shared if shared >= MIN_SHARED_PREFIX else 0
         out: list[list[float]] = []
         with self._lock:
-            for b in range(0, len(prompts_), self.batch_size):
-                batch, _ = self.encode(prompts_[b : b + self.batch_size], 1)
-                logits = self.model(**batch).logits[:, -1, :].float()
-                out += torch.softmax(logits[:, cand_ids], dim=-1).cpu().tolist()
+            prefix = None
+            if shared:
+                run = self.model(input_ids=torch.tensor([ids[0][:shared]], device=self.device), use_cache=True)
+                prefix = run.get("cache", run.get("past_key_values"))
+            for b in range(0, len(ids), self.batch_size):
+                logits = self._last_logits([x[shared:] for x in ids[b : b + self.batch_size]], prefix, shared)
+                out += torch.softmax(logits[:, cand_ids].float(), dim=-1).cpu().tolist()
         return out
+
+    def _prompt_ids(self, texts: list[str], room: int) -> list[list[int]]:
+        batch, lengths = self.encode(texts, room)
+        return [row[-n:] for row, n in zip(batch["input_ids"].tolist(), lengths)]
+
+    def _last_logits(self, suffixes: list[list[int]], prefix: Any, shared: int) -> torch.Tensor:
+        """Next-token logits after each prefix + suffix: suffixes right-padded after the shared cache."""
+        width = max(map(len, suffixes))
+        pad = self.tok.pad_token_id
+        input_ids = torch.tensor([x + [pad] * (width - len(x)) for x in suffixes], device=self.device)
+        mask = torch.tensor([[1] * (shared + len(x)) + [0] * (width - len(x)) for x in suffixes], device=self.device)
+        positions = torch.arange(shared, shared + width, device=self.device).expand(len(suffixes), -1)
+        cache = None
+        if prefix is not None:
+            cache = copy.deepcopy(prefix)  # the forward pass appends to it
+            cache.batch_repeat_interleave(len(suffixes))
+        logits = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, **{self._cache_arg: cache}).logits
+        last = torch.tensor([len(x) - 1 for x in suffixes], device=self.device)
+        return logits[torch.arange(len(suffixes), device=self.device), last]
+
+
+def _common_prefix(ids: list[list[int]]) -> int:
+    """Tokens every row starts with, leaving each row at least one token of its own."""
+    n = min(map(len, ids)) - 1
+    first = ids[0]
+    for row in ids[1:]:
+        k = 0
+        while k < n and row[k] == first[k]:
+            k += 1
+        n = k
+    return max(0, n)
 
 
 def _finite(x: float) -> float:

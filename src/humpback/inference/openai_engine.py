@@ -94,51 +94,65 @@ def call_with_retries(fn: Callable[[], T], max_retries: int, backoff_s: float = 
 
 
 class OpenAIEngine:
-    """generate() and next_token_probs() through `/v1/completions`, batches of prompts per request."""
+    """generate() and next_token_probs() through `/v1/completions`, one batch of prompts per request, the
+    batches laid out and seeded as the in-process runner does (`hf_runner.length_batches`, seed + offset),
+    so a deterministic server returns what the runner would. With several `base_url`s (data parallel) the
+    batches are dealt out over them in turn."""
 
-    def __init__(self, base_url: Optional[str], model: str, batch_size: int = 16, api_key_env: str = "OPENAI_API_KEY",
-                 timeout_s: float = 600.0, max_retries: int = 6, max_concurrency: int = 4, top_logprobs: int = 20):
-        self.client = make_client(base_url, api_key_env, timeout_s)
+    def __init__(self, base_url: Optional[str] | list[str], model: str, batch_size: int = 16, api_key_env: str = "OPENAI_API_KEY",
+                 timeout_s: float = 600.0, max_retries: int = 6, max_concurrency: int = 4, top_logprobs: int = 20,
+                 template: str = "inst", tokenizer: Any = None):
+        urls = base_url if isinstance(base_url, list) else [base_url]
+        self.clients = [make_client(url, api_key_env, timeout_s) for url in urls]
         self.model = model
         self.batch_size = max(1, batch_size)
         self.max_retries = max_retries
         self.max_concurrency = max(1, max_concurrency)
         self.top_logprobs = top_logprobs  # OpenAI's hosted completions allow 5; humpback-serve and vLLM 20
+        self.template, self.tokenizer = template, tokenizer
 
-    def _complete(self, prompts: list[str], **kw: Any) -> Any:
-        return call_with_retries(lambda: self.client.completions.create(model=self.model, prompt=prompts, **kw), self.max_retries)
+    def _complete(self, n: int, prompts: list[str], **kw: Any) -> Any:
+        client = self.clients[n % len(self.clients)]
+        return call_with_retries(lambda: client.completions.create(model=self.model, prompt=prompts, **kw), self.max_retries)
 
-    def _map_batches(self, prompts: list[str], fn: Callable[[int, list[str]], list[T]]) -> list[T]:
-        starts = list(range(0, len(prompts), self.batch_size))
-        with ThreadPoolExecutor(self.max_concurrency) as pool:
-            parts = pool.map(lambda b: fn(b, prompts[b : b + self.batch_size]), starts)
-            return [x for part in parts for x in part]
+    def _map(self, jobs: list[T], fn: Callable[[int, T], Any]) -> list[Any]:
+        with ThreadPoolExecutor(self.max_concurrency * len(self.clients)) as pool:
+            return list(pool.map(fn, range(len(jobs)), jobs))
 
     def format(self, message: str) -> str:
-        """Raw completions get the published `[INST] ... [/INST]` format (the server sees plain text)."""
-        from humpback.prompts import inst_prompt
+        """The model's prompt template (the model card's, else the config's: `hf_runner.template_for`)."""
+        from humpback.models.templates import format_prompt
 
-        return inst_prompt(message)
+        return format_prompt(message, self.template, self.tokenizer)
 
     def generate(self, prompts: list[str], decode: DecodeConfig, seed: int = 0) -> list[str]:
-        def batch(start: int, chunk: list[str]) -> list[str]:
-            sample = decode.temperature > 0
-            resp = self._complete(chunk, max_tokens=decode.max_new_tokens, temperature=decode.temperature,
+        from humpback.inference.hf_runner import length_batches
+
+        sample = decode.temperature > 0
+
+        def batch(n: int, job: tuple[int, list[int]]) -> list[str]:
+            start, idx = job
+            resp = self._complete(n, [prompts[i] for i in idx], max_tokens=decode.max_new_tokens, temperature=decode.temperature,
                                   top_p=decode.top_p if sample else 1.0, seed=seed + start)
-            texts = [""] * len(chunk)
+            texts = [""] * len(idx)
             for choice in resp.choices:
                 texts[choice.index] = choice.text.strip()
             return texts
 
-        return self._map_batches(prompts, batch) if prompts else []
+        jobs = length_batches(prompts, self.batch_size)
+        out = [""] * len(prompts)
+        for (_, idx), texts in zip(jobs, self._map(jobs, batch)):
+            for i, text in zip(idx, texts):
+                out[i] = text
+        return out
 
     def next_token_probs(self, prompts: list[str], candidates: list[str]) -> list[list[float]]:
         """P(candidate | prompt) for the first generated token, renormalised over the candidates, read from
         the server's top log-probabilities; NaNs when no candidate is among them (no guess)."""
         k = min(max(self.top_logprobs, len(candidates)), 20)
 
-        def batch(start: int, chunk: list[str]) -> list[list[float]]:
-            resp = self._complete(chunk, max_tokens=1, temperature=0.0, logprobs=k)
+        def batch(n: int, chunk: list[str]) -> list[list[float]]:
+            resp = self._complete(n, chunk, max_tokens=1, temperature=0.0, logprobs=k)
             rows: list[list[float]] = [[math.nan] * len(candidates) for _ in chunk]
             for choice in resp.choices:
                 top = (choice.logprobs.top_logprobs or [{}])[0] if choice.logprobs else {}
@@ -148,4 +162,5 @@ class OpenAIEngine:
                     rows[choice.index] = [m / total for m in mass]
             return rows
 
-        return self._map_batches(prompts, batch) if prompts else []
+        chunks = [prompts[b : b + self.batch_size] for b in range(0, len(prompts), self.batch_size)]
+        return [row for part in self._map(chunks, batch) for row in part]

@@ -1,0 +1,90 @@
+"""Logprob curation (one forward pass per pair) against generate-and-parse curation (the paper's: sample a
+rating, parse "Score: k"), on the same pairs with the same curator, in one run.
+
+    python benchmarks/curation_speed.py [SUMMARY_JSON] [--pairs N]
+
+SUMMARY_JSON: a finished toy-world job's summary.json (default: the newest under outputs/runs/); its
+cache gives the curator M_0, the candidates A and the world's gold grades. Prints pairs/s of each mode and
+their ratio, the Spearman correlation of the two scores, and each mode's precision / recall against the
+gold (positive: grade >= 4) at the pipeline's selection rule (generated score >= curate.threshold; expected
+score >= threshold - curate.logprob_margin). Both modes run through the in-process HF runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+from scipy.stats import spearmanr
+
+from humpback.config.schema import register_configs
+from humpback.data.records import read_jsonl
+from humpback.data.toyworld.world import FILES as WORLD_FILES
+from humpback.evaluation.curator_quality import curator_quality, gold_from_world
+from humpback.inference import make_engine
+from humpback.paths import conf_dir, register_resolvers
+from humpback.stages import files
+from humpback.stages.curate import _rate_by_generation, _rate_by_logprob
+
+
+def newest_summary() -> Path:
+    found = sorted(Path("outputs/runs").glob("*/*/summary.json"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise SystemExit("no outputs/runs/*/*/summary.json: run `humpback` first, or name a summary.json")
+    return found[-1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("summary", nargs="?", type=Path)
+    ap.add_argument("--pairs", type=int, default=None, help="the first N candidates (default: all)")
+    args = ap.parse_args()
+    summary_path = args.summary or newest_summary()
+    summary = json.loads(summary_path.read_text())
+    cache = Path(summary["cache_dir"])
+    art = {s["name"]: cache / s["stage"] / s["key"] for s in summary["stages"]}
+    register_resolvers()
+    register_configs()
+    overrides = Path(summary["job_dir"]) / ".hydra" / "overrides.yaml"  # the job's own command-line overrides
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(OmegaConf.load(overrides)) if overrides.is_file() else [])
+    cands = read_jsonl(art["augment"] / files.CANDIDATES)[: args.pairs]
+    gold = gold_from_world(cands, read_jsonl(art["world"] / WORLD_FILES["gold_segments"]))
+    model_cfg = OmegaConf.to_object(cfg.model)
+    engine = make_engine(str(art["M_0"] / files.MODEL), model_cfg, cfg.generate)
+    engine.format("warm up")  # loads the model outside the timings
+
+    timed: dict[str, tuple[float, list[dict]]] = {}
+    for mode, rate in (("generate", _rate_by_generation), ("logprob", _rate_by_logprob)):
+        rows, start = [], time.perf_counter()
+        for b in range(0, len(cands), cfg.generate.shard_size):  # the stage's shards
+            rows += rate(engine, cands[b : b + cfg.generate.shard_size], cfg)
+        timed[mode] = (time.perf_counter() - start, rows)
+
+    print(f"{len(cands)} pairs from {summary_path}, curator M_0, {cfg.curate.samples} sampled rating(s) per pair "
+          f"(curate.decode max_new_tokens={cfg.curate.decode.max_new_tokens}), batch {cfg.generate.batch_size}, "
+          f"{len(gold)} with gold")
+    speed = {mode: len(cands) / secs for mode, (secs, _) in timed.items()}
+    for mode, (secs, _) in timed.items():
+        print(f"  {mode:9s} {secs:8.2f} s  {speed[mode]:8.1f} pairs/s")
+    print(f"  logprob / generate: {speed['logprob'] / speed['generate']:.1f}x pairs/s")
+    gen, lp = ({r["id"]: r["score"] for r in timed[m][1]} for m in ("generate", "logprob"))
+    both = [i for i in gen if gen[i] is not None and lp.get(i) is not None]
+    rho = spearmanr([gen[i] for i in both], [lp[i] for i in both]).statistic if len(both) > 2 else float("nan")
+    print(f"  Spearman(generated score, expected score) = {rho:.3f} over {len(both)} pairs parsed in both "
+          f"({len(gen) - len(both)} unparsed generated)")
+    threshold = float(cfg.curate.threshold)
+    for mode, cut in (("generate", threshold), ("logprob", threshold - cfg.curate.logprob_margin)):
+        q = curator_quality(timed[mode][1], gold, cut)
+        p = "n/a" if q["precision"] is None else f"{q['precision']:.2f}"
+        r = "n/a" if q["recall"] is None else f"{q['recall']:.2f}"
+        print(f"  {mode:9s} score >= {cut:g}: selected {q['selected']}, precision {p}, recall {r} "
+              f"(gold positives {q['positives']} of {q['labelled']})")
+
+
+if __name__ == "__main__":
+    main()
