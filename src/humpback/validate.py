@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from omegaconf import OmegaConf
 
 from humpback.config.schema import CHOICES, MODEL_CHOICES
+from humpback.inference.config import SERVER_ENGINES
 
 SCORE_SCALE = (1, 5)  # the curation prompt's 5-point scale: thresholds outside it keep nothing or everything
 ROLES = ("backward", "curator", "student")
@@ -123,16 +124,17 @@ def _ranges(c: _Check) -> None:
     c.within("student.threshold", *SCORE_SCALE, scale)
     c.within("curate.logprob_margin", 0, SCORE_SCALE[1] - SCORE_SCALE[0])
     for key in ("curate.samples", "curate.limit", "augment.limit", "student.size", "data.seed.n", "data.corpus.limit",
-                "eval.set.limit", "generate.batch_size", "generate.shard_size", "judge.max_tokens", "judge.max_concurrency",
+                "eval.set.limit", "generate.batch_size", "generate.shard_size", "generate.tensor_parallel",
+                "generate.data_parallel", "generate.max_concurrency", "judge.max_tokens", "judge.max_concurrency",
                 "judge.batch_size", "pretrain.steps", "pretrain.batch_size", "pretrain.block_size", "train.batch_size",
                 "train.small_data_batch_size", "train.micro_batch_size", "train.steps", "train.max_seq_len", "train.devices",
-                "train.num_nodes"):
+                "train.num_nodes", "workers.count", "workers.threads"):
         c.at_least(key, 1)
     for key in ("augment.min_instruction_chars", "eval.draw_margin", "judge.temperature", "judge.top_logprobs",
                 "judge.max_retries", "judge.backoff_s", "judge.max_backoff_s", "judge.price_per_1k_prompt_tokens",
                 "judge.price_per_1k_completion_tokens", "logger.wandb.log_samples", "pretrain.lr_end", "pretrain.weight_decay",
                 "pretrain.warmup_steps", "train.lr_end", "train.weight_decay", "train.warmup_steps", "train.small_data_threshold",
-                "train.checkpoint_every_n_steps", "backward.lr_end"):
+                "train.checkpoint_every_n_steps", "backward.lr_end", "workers.min_rows"):
         c.at_least(key, 0)
     for key in ("pretrain.lr", "train.lr", "train.epochs", "backward.lr", "backward.epochs", "judge.timeout_s"):
         c.positive(key)
@@ -219,6 +221,14 @@ def _environment(c: _Check) -> None:
             _model_folder(c, f"{prefix}.path", path, f"{prefix}.source=local")
         elif source == "hub" and not path:
             c.missing.append(f"{prefix}.path is not set: {prefix}.source=hub needs a hub model id")
+    engine = c.get("generate.engine")
+    if engine in SERVER_ENGINES:  # its command, before any training: vLLM lives in its own venv, often elsewhere
+        from humpback.inference.servers import missing_command
+
+        spec = c.get(f"generate.servers.{engine}")
+        problem = missing_command(engine, spec) if spec is not None else f"generate.servers.{engine} is not set"
+        if problem:
+            c.missing.append(problem)
     kind = c.get("judge.kind")
     if kind == "hf":
         _model_folder(c, "judge.model", c.get("judge.model"), "judge.kind=hf")

@@ -22,9 +22,11 @@ from humpback.data.seed import SeedConfig
 from humpback.data.toyworld import ToyWorldConfig
 from humpback.data.web import SegmentConfig
 from humpback.evaluation.judges.prompts import FORMATS as JUDGE_PROMPT_FORMATS
+from humpback.inference import ENGINES
 from humpback.inference.config import DecodeConfig, GenerateConfig
 from humpback.models.config import ModelConfig, PretrainConfig, TrainConfig
 from humpback.models.templates import TEMPLATES
+from humpback.stages.workers import WorkersConfig
 
 
 @dataclass
@@ -167,6 +169,7 @@ class HumpbackConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    workers: WorkersConfig = field(default_factory=WorkersConfig)  # shard workers of long stages (operational: in no key)
     experiment_name: str = "default"  # label of the preset in use
     cache_dir: str = "outputs/cache"  # artifact store; relative to the directory humpback runs from
     # The replicate seed: model init, data order and dropout (train.seed), instruction / answer / rating
@@ -194,8 +197,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "student.init": ("base", "previous"),
     "judge.kind": ("oracle", "api", "hf"),
     "judge.prompt_format": JUDGE_PROMPT_FORMATS,
-    "generate.engine": ("hf", "openai"),  # vllm is not wired in (inference.make_engine says how to get it)
+    "generate.engine": ENGINES,
     "logger.wandb.mode": ("auto", "online", "offline", "disabled"),
+    "workers.launcher": ("local", "slurm"),
 }
 # The same for every model config: `model` and each set `roles.*`.
 MODEL_CHOICES: dict[str, tuple[str, ...]] = {

@@ -40,7 +40,9 @@ def augment(ctx: RunContext, model_cfg: ModelConfig, backward_art: Artifact, seg
             return [{"id": s["id"], "instruction": x, "output": s["text"], "doc_id": s.get("doc_id"), "header": s.get("header")}
                     for s, x in zip(chunk, texts)]
 
-        rows, shards = map_in_shards(segs, write_instructions, work, "augment: writing instructions", cfg.generate.shard_size)
+        with engine:  # a server engine's servers stop when the stage ends
+            rows, shards = map_in_shards(segs, write_instructions, work, "augment: writing instructions", cfg.generate.shard_size,
+                                         workers=cfg.workers)
         kept = [r for r in rows if len(r["instruction"].strip()) >= cfg.augment.min_instruction_chars]
         write_jsonl(work / files.CANDIDATES, kept)
         write_jsonl(work / files.EMPTY_INSTRUCTIONS, [r for r in rows if r not in kept])  # quarantined, counted

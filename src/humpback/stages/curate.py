@@ -77,8 +77,9 @@ def curate(ctx: RunContext, name: str, model_cfg: ModelConfig, curator_art: Arti
         if cfg.curate.limit is not None:
             cands = cands[: cfg.curate.limit]
         engine = make_engine(model_dir(curator_art), model_cfg, cfg.generate)
-        rows, shards = map_in_shards(cands, lambda chunk: rate(engine, chunk, cfg), work, f"curate {name}: rating pairs",
-                                     cfg.generate.shard_size)
+        with engine:
+            rows, shards = map_in_shards(cands, lambda chunk: rate(engine, chunk, cfg), work, f"curate {name}: rating pairs",
+                                         cfg.generate.shard_size, workers=cfg.workers)
         write_jsonl(work / files.SCORES, rows)
         return {**score_stats(rows, cfg.curate.mode), **shards}
 

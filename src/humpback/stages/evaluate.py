@@ -44,7 +44,9 @@ def generate_answers(ctx: RunContext, name: str, model_cfg: ModelConfig, model_a
             outs = engine.generate(asks, cfg.generate.answer, seed=cfg.generate.seed)
             return [{"id": r.get("id"), "instruction": r["instruction"], "output": o, "generator": name} for r, o in zip(chunk, outs)]
 
-        rows, shards = map_in_shards(records, answer, work, f"eval {name}: answering", cfg.generate.shard_size)
+        with engine:
+            rows, shards = map_in_shards(records, answer, work, f"eval {name}: answering", cfg.generate.shard_size,
+                                         workers=cfg.workers)
         write_jsonl(work / files.OUTPUTS, rows)
         lengths = [len(r["output"]) for r in rows]
         return {"count": len(rows), "inference_tags": tag_mode, "output_chars_mean": sum(lengths) / max(1, len(lengths)),
