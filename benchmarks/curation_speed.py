@@ -13,29 +13,20 @@ score >= threshold - curate.logprob_margin). Both modes run through the in-proce
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 
-from humpback.config.schema import register_configs
 from humpback.data.records import read_jsonl
 from humpback.data.toyworld.world import FILES as WORLD_FILES
 from humpback.evaluation.curator_quality import curator_quality, gold_from_world
 from humpback.inference import make_engine
-from humpback.paths import conf_dir, register_resolvers
 from humpback.stages import files
 from humpback.stages.curate import _rate_by_generation, _rate_by_logprob
 
-
-def newest_summary() -> Path:
-    found = sorted(Path("outputs/runs").glob("*/*/summary.json"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise SystemExit("no outputs/runs/*/*/summary.json: run `humpback` first, or name a summary.json")
-    return found[-1]
+from finished_job import load_job  # noqa: E402  (benchmarks/finished_job.py, beside this script)
 
 
 def main() -> None:
@@ -43,15 +34,8 @@ def main() -> None:
     ap.add_argument("summary", nargs="?", type=Path)
     ap.add_argument("--pairs", type=int, default=None, help="the first N candidates (default: all)")
     args = ap.parse_args()
-    summary_path = args.summary or newest_summary()
-    summary = json.loads(summary_path.read_text())
-    cache = Path(summary["cache_dir"])
-    art = {s["name"]: cache / s["stage"] / s["key"] for s in summary["stages"]}
-    register_resolvers()
-    register_configs()
-    overrides = Path(summary["job_dir"]) / ".hydra" / "overrides.yaml"  # the job's own command-line overrides
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=list(OmegaConf.load(overrides)) if overrides.is_file() else [])
+    job = load_job(args.summary)
+    summary_path, art, cfg = job.path, job.artifacts, job.cfg
     cands = read_jsonl(art["augment"] / files.CANDIDATES)[: args.pairs]
     gold = gold_from_world(cands, read_jsonl(art["world"] / WORLD_FILES["gold_segments"]))
     model_cfg = OmegaConf.to_object(cfg.model)

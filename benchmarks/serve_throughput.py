@@ -14,7 +14,6 @@ prompts (repeated to --prompts), in the model's prompt template, greedy.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,12 +29,7 @@ from humpback.models.config import ModelConfig
 from humpback.serve import HumpbackServer, serve_in_thread
 from humpback.stages import files
 
-
-def newest_job() -> dict:
-    found = sorted(Path("outputs/runs").glob("*/*/summary.json"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise SystemExit("no outputs/runs/*/*/summary.json: run `humpback` first, or name a model folder")
-    return json.loads(found[-1].read_text())
+from finished_job import load_job  # noqa: E402  (benchmarks/finished_job.py, beside this script)
 
 
 def main() -> None:
@@ -46,9 +40,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     args = ap.parse_args()
-    job = newest_job()
-    cache = Path(job["cache_dir"])
-    art = {s["name"]: cache / s["stage"] / s["key"] for s in job["stages"]}
+    art = load_job().artifacts
     model = args.model or str(art["M_0"] / files.MODEL)
     instructions = [r["instruction"] for r in read_jsonl(art["eval_set"] / files.EVAL)]
     runner = HFRunner(model, ModelConfig(), device="cpu", batch_size=args.batch_size)

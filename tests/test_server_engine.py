@@ -56,8 +56,9 @@ def test_a_missing_server_command_stops_the_run_before_any_stage(tmp_path: Path)
 
 
 def test_a_server_that_dies_at_start_is_reported_with_its_log(tmp_path: Path) -> None:
-    spec = ServerSpec("python3", ["-c", "import sys; print('cannot load {model}'); sys.exit(3)"], startup_timeout_s=30)
-    with pytest.raises(RuntimeError, match=r"(?s)exited with code 3 before it was ready.*cannot load /models/x"):
+    spec = ServerSpec("python3", ["-c", "import sys; print('cannot load {model}', sys.argv[1:]); sys.exit(3)"],
+                      extra_args=["--tp", "{tensor_parallel}"], startup_timeout_s=30)
+    with pytest.raises(RuntimeError, match=r"(?s)exited with code 3 before it was ready.*cannot load /models/x \['--tp', '1'\]"):
         ServerPool("vllm", spec, "/models/x").start()
 
 

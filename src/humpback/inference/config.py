@@ -22,6 +22,7 @@ class ServerSpec:
     `executable` at that venv's command, e.g. generate.servers.vllm.executable=/opt/vllm/bin/vllm."""
     executable: str = ""
     args: list[str] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)  # appended to args: your flags, e.g. [--max-model-len, "4096"]
     env: dict[str, str] = field(default_factory=dict)  # added to this process's environment (never a key: use the env)
     health_path: str = "/health"  # polled until 200 before the first request
     startup_timeout_s: float = 900.0  # a 70B model can take minutes to load

@@ -95,7 +95,7 @@ class ServerPool:
                 port = free_port()
                 fields = {"model": self.model_dir, "host": HOST, "port": port, "batch_size": self.batch_size,
                           "tensor_parallel": self.tensor_parallel}
-                argv = [exe, *(str(a).format(**fields) for a in self.spec.args)]
+                argv = [exe, *(str(a).format(**fields) for a in [*self.spec.args, *(self.spec.extra_args or [])])]
                 env = {**os.environ, **{str(k): str(v) for k, v in (self.spec.env or {}).items()}}
                 if gpus is not None:
                     env["CUDA_VISIBLE_DEVICES"] = gpus
