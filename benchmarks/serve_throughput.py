@@ -1,6 +1,6 @@
 """humpback-serve's micro-batcher, and the server engine against the in-process runner, in one run.
 
-    python benchmarks/serve_throughput.py [MODEL_DIR] [--prompts 128] [--clients 32] [--max-new-tokens 64]
+    python benchmarks/serve_throughput.py [MODEL_DIR] [--job SUMMARY_JSON] [--prompts 128] [--clients 32] [--max-new-tokens 64]
 
 MODEL_DIR: a model folder (default: M_0 of the newest job under outputs/runs/). Prompts: that job's eval
 prompts (repeated to --prompts), in the model's prompt template, greedy.
@@ -35,12 +35,13 @@ from finished_job import load_job  # noqa: E402  (benchmarks/finished_job.py, be
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model", nargs="?")
+    ap.add_argument("--job", type=Path, default=None, help="a finished job's summary.json (default: the newest under outputs/runs/)")
     ap.add_argument("--prompts", type=int, default=128)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     args = ap.parse_args()
-    art = load_job().artifacts
+    art = load_job(args.job).artifacts
     model = args.model or str(art["M_0"] / files.MODEL)
     instructions = [r["instruction"] for r in read_jsonl(art["eval_set"] / files.EVAL)]
     runner = HFRunner(model, ModelConfig(), device="cpu", batch_size=args.batch_size)
