@@ -148,6 +148,33 @@ def test_oracle_curator_selects_the_final_data(first_run):
     assert "scores_oracle" in computed and "M_1" not in computed and "scores_1" not in computed
 
 
+def test_pair_oracle_scores_1_when_the_instruction_misses_its_segment(first_run):
+    from humpback.data.toyworld.requests import RequestParser, asks_for, gold_request
+    from humpback.data.toyworld.world import FILES as WORLD_FILES
+
+    cfg, root, first = first_run
+    summary = run_job(compose_config([*TEST_SCALE, f"cache_dir={first['cache_dir']}", "student.curator=oracle_pair",
+                                      "student.threshold=5"]), job_dir=str(root / "oracle_pair"))
+    assert summary["models"]["M_2"]["selected_by"] == "oracle_pair"
+    cache = Path(summary["cache_dir"])
+    world = cache / "world" / _stage(summary, "world")["key"]
+    gold = {(g["page_id"], g["header"]): g for g in read_jsonl(world / WORLD_FILES["gold_segments"])}
+    parser = RequestParser(e["name"] for e in read_jsonl(world / WORLD_FILES["gold_entities"]))
+    cands = {c["id"]: c for c in read_jsonl(cache / "augment" / _stage(summary, "augment")["key"] / "candidates.jsonl")}
+    pair = _stage(summary, "scores_oracle_pair")
+    misses = 0
+    for r in read_jsonl(cache / "oracle_scores" / pair["key"] / "scores.jsonl"):
+        row = gold[(cands[r["id"]]["doc_id"], cands[r["id"]]["header"])]
+        hit = asks_for(parser.parse(cands[r["id"]]["instruction"]), gold_request(row))
+        assert r["score"] == (row["grade"] if hit else 1)  # the gold grade only for an instruction that asks for it
+        misses += not hit
+    manifest = json.loads((cache / "oracle_scores" / pair["key"] / "manifest.json").read_text())
+    assert manifest["metrics"]["mismatched_instructions"] == misses > 0
+    assert pair["key"] != _stage(run_job(compose_config([*TEST_SCALE, f"cache_dir={first['cache_dir']}", "student.curator=oracle",
+                                                         "student.threshold=5", "plan=true"]), job_dir=str(root / "o2")),
+                                 "scores_oracle")["key"]
+
+
 def test_final_mix_knobs_leave_internal_iterations_shared(first_run):
     cfg, root, first = first_run
     summary = run_job(compose_config([*TEST_SCALE, f"cache_dir={first['cache_dir']}", "student.threshold=null",

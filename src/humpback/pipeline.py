@@ -21,7 +21,7 @@ from humpback.stages.augment import augment
 from humpback.stages.context import RunContext
 from humpback.stages.curate import curate, oracle_scores
 from humpback.stages.evaluate import generate_answers, judge_answers
-from humpback.stages.select import Selection, default_curator, selection_for
+from humpback.stages.select import ORACLE_CURATORS, Selection, default_curator, selection_for
 
 
 @dataclass
@@ -73,10 +73,11 @@ def run_stages(ctx: RunContext) -> PipelineArtifacts:
             if rater not in out.scores:
                 out.scores[rater] = curate(ctx, "scores_ext" if external else f"scores_{t}", curator_cfg if external else student_cfg,
                                            curator_art if external else out.models[rater], cands)
-            if sel.curator == "oracle":
-                out.scores["oracle"] = oracle_scores(ctx, world, cands)
+            if sel.curator in ORACLE_CURATORS:
+                out.scores[sel.curator] = oracle_scores(ctx, world, cands, check_instruction=sel.curator == "oracle_pair")
             elif sel.curator not in out.scores:
-                raise ValueError(f"student.curator={cfg.student.curator!r}: choose previous, oracle or one of {sorted(out.scores)}")
+                raise ValueError(f"student.curator={cfg.student.curator!r}: choose previous, {', '.join(ORACLE_CURATORS)} "
+                                 f"or one of {sorted(out.scores)}")
             scores = out.scores[sel.curator]
         out.selections[f"M_{t}"] = sel
         out.models[f"M_{t}"] = models.student(ctx, t, sel, student_cfg, base, seed, cands, scores, out.models[f"M_{t - 1}"])

@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 
 from humpback.config.schema import CHOICES, MODEL_CHOICES
 from humpback.inference.config import SERVER_ENGINES
+from humpback.stages.select import ORACLE_CURATORS
 
 SCORE_SCALE = (1, 5)  # the curation prompt's 5-point scale: thresholds outside it keep nothing or everything
 ROLES = ("backward", "curator", "student")
@@ -165,9 +166,9 @@ def _rules(c: _Check) -> None:
         if c.get("student.threshold") is not None:
             external = c.get("roles.curator")
             raters = [f"curator {external.name}"] if external is not None else [f"M_{k}" for k in range(T)]
-            c.choice("student.curator", ("previous", "oracle", *raters))
-            if c.get("student.curator") == "oracle" and not toy:
-                c.errors.append("student.curator=oracle: gold grades exist only in the toy world (data.source=toyworld)")
+            c.choice("student.curator", ("previous", *ORACLE_CURATORS, *raters))
+            if c.get("student.curator") in ORACLE_CURATORS and not toy:
+                c.errors.append(f"student.curator={c.get('student.curator')}: gold grades exist only in the toy world (data.source=toyworld)")
     eval_from_world = toy and c.get("eval.set.format") == "toyworld"  # read as the world wrote it: no split
     split, dev = c.get("eval.set.split"), c.get("eval.set.dev_fraction")
     if not eval_from_world and (split, dev) in (("dev", 0), ("test", 1)):

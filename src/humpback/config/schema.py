@@ -87,7 +87,7 @@ class StudentConfig:
     augmented: bool = True  # include the selected augmented pairs (tagged S_w)
     tags: bool = True  # append S_a / S_w when seed and augmented are mixed (internal iterations are always tagged)
     init: str = "base"  # base: every M_t starts from the base model (paper, most likely) | previous: from M_{t-1}
-    curator: str = "previous"  # whose scores select the final data: previous (M_{T-1}, paper) | M_0 .. M_{T-1} | oracle (toy gold)
+    curator: str = "previous"  # whose scores select the final data: previous (M_{T-1}, paper) | M_0 .. M_{T-1} | oracle | oracle_pair (toy gold: stages.select.ORACLE_CURATORS)
     selection_seed: int = II("seed")  # which N of the kept pairs; follows the job's `seed` unless pinned
 
 

@@ -14,6 +14,7 @@ from humpback import prompts
 from humpback.cache import Artifact
 from humpback.curation.parse import FAILURE_REASONS, parse_score
 from humpback.data.records import read_jsonl, write_jsonl
+from humpback.data.toyworld.requests import RequestParser, asks_for, gold_request
 from humpback.data.toyworld.world import FILES as WORLD_FILES
 from humpback.inference import make_engine
 from humpback.models.config import ModelConfig
@@ -88,18 +89,26 @@ def curate(ctx: RunContext, name: str, model_cfg: ModelConfig, curator_art: Arti
     return ctx.stage(name, "curate", 1, config, {"curator": curator_art, "candidates": candidates_art}, run)
 
 
-def oracle_scores(ctx: RunContext, world_art: Artifact | None, candidates_art: Artifact) -> Artifact:
-    """The toy world's oracle curator: each pair gets its segment's gold grade (None when unmatched)."""
+def oracle_scores(ctx: RunContext, world_art: Artifact | None, candidates_art: Artifact, check_instruction: bool = False) -> Artifact:
+    """The toy world's oracle curators (stages.select.ORACLE_CURATORS): each pair gets its segment's gold
+    grade (None when unmatched); with `check_instruction`, 1 when its instruction does not ask for the
+    segment's gold request."""
+    name = "oracle_pair" if check_instruction else "oracle"
     if world_art is None:
-        raise ValueError("student.curator=oracle needs gold grades: only the toy world (data.source=toyworld) has them")
+        raise ValueError(f"student.curator={name} needs gold grades: only the toy world (data.source=toyworld) has them")
 
     def run(work: Path) -> dict[str, Any]:
-        grade = {(g["page_id"], g["header"]): g["grade"] for g in read_jsonl(world_art.path / WORLD_FILES["gold_segments"])}
-        rows = [{"id": c["id"], "score": grade.get((c.get("doc_id"), c.get("header"))), "reasons": ["ok"]}
-                for c in read_jsonl(candidates_art.path / files.CANDIDATES)]
-        for r in rows:
-            r["reasons"] = ["ok" if r["score"] is not None else "missing"]
+        gold = {(g["page_id"], g["header"]): g for g in read_jsonl(world_art.path / WORLD_FILES["gold_segments"])}
+        parser = RequestParser(e["name"] for e in read_jsonl(world_art.path / WORLD_FILES["gold_entities"]))
+        rows, mismatched = [], 0
+        for c in read_jsonl(candidates_art.path / files.CANDIDATES):
+            row = gold.get((c.get("doc_id"), c.get("header")))
+            score = row["grade"] if row is not None else None
+            if check_instruction and row is not None and not asks_for(parser.parse(c["instruction"]), gold_request(row)):
+                score, mismatched = 1, mismatched + 1
+            rows.append({"id": c["id"], "score": score, "reasons": ["ok" if score is not None else "missing"]})
         write_jsonl(work / files.SCORES, rows)
-        return score_stats(rows, "oracle")
+        return {**score_stats(rows, name), **({"mismatched_instructions": mismatched} if check_instruction else {})}
 
-    return ctx.stage("scores_oracle", "oracle_scores", 1, {}, {"world": world_art, "candidates": candidates_art}, run)
+    config = {"check_instruction": True} if check_instruction else {}  # {}: the plain oracle's key, as before
+    return ctx.stage(f"scores_{name}", "oracle_scores", 1, config, {"world": world_art, "candidates": candidates_art}, run)

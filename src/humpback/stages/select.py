@@ -28,11 +28,17 @@ class Selection:
     augmented: bool  # the selected pairs are in the mix
     tags: bool  # S_a / S_w are appended: only when both sources are mixed; inference then adds tags too
     seed: int  # the subsample's seed (student.selection_seed)
-    curator: Optional[str]  # whose scores: M_k, "curator <name>" (roles.curator) or "oracle"; None without curation
+    curator: Optional[str]  # whose scores: M_k, "curator <name>" (roles.curator) or an ORACLE_CURATORS; None without curation
     init: str  # base | previous: where M_t's fine-tune starts
 
     def key(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# The toy world's gold curators (student.curator): `oracle` scores a pair by its segment's gold grade;
+# `oracle_pair` also checks the instruction, scoring 1 when it does not ask for what the segment
+# answers (an ideal curator judges the pair, and half of M_yx's instructions miss their segment).
+ORACLE_CURATORS = ("oracle", "oracle_pair")
 
 
 def default_curator(cfg: Any, t: int) -> str:
@@ -43,8 +49,8 @@ def default_curator(cfg: Any, t: int) -> str:
 
 def score_margin(cfg: Any, curator: str) -> float:
     """Logprob-mode scores are expected scores, so k - margin keeps a likely k (the paper's "4.5"); the
-    oracle's gold grades are exact."""
-    return cfg.curate.logprob_margin if cfg.curate.mode == "logprob" and curator != "oracle" else 0.0
+    oracles' gold grades are exact."""
+    return cfg.curate.logprob_margin if cfg.curate.mode == "logprob" and curator not in ORACLE_CURATORS else 0.0
 
 
 def selection_for(cfg: Any, t: int) -> Selection:
