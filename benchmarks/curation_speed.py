@@ -24,7 +24,7 @@ from humpback.data.toyworld.world import FILES as WORLD_FILES
 from humpback.evaluation.curator_quality import curator_quality, gold_from_world
 from humpback.inference import hf_runner, make_engine
 from humpback.stages import files
-from humpback.stages.curate import _rate_by_generation, _rate_by_logprob
+from humpback.stages.curate import rate_by_generation, rate_by_logprob
 
 from finished_job import load_job  # noqa: E402  (benchmarks/finished_job.py, beside this script)
 
@@ -44,8 +44,8 @@ def main() -> None:
 
     timed: dict[str, tuple[float, list[dict]]] = {}
     shared_prefix = hf_runner.MIN_SHARED_PREFIX
-    for mode, rate, prefix in (("generate", _rate_by_generation, shared_prefix), ("logprob", _rate_by_logprob, shared_prefix),
-                               ("logprob, no shared prefix", _rate_by_logprob, 1 << 30)):
+    for mode, rate, prefix in (("generate", rate_by_generation, shared_prefix), ("logprob", rate_by_logprob, shared_prefix),
+                               ("logprob, no shared prefix", rate_by_logprob, 1 << 30)):
         hf_runner.MIN_SHARED_PREFIX = prefix  # 1 << 30: every prompt runs whole, as before the prefix cache
         rows, start = [], time.perf_counter()
         for b in range(0, len(cands), cfg.generate.shard_size):  # the stage's shards

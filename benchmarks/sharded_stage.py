@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from humpback.data.records import read_jsonl
 from humpback.inference import make_engine
 from humpback.stages import files
-from humpback.stages.curate import _rate_by_generation
+from humpback.stages.curate import rate_by_generation
 from humpback.stages.sharded import map_in_shards
 
 from finished_job import load_job  # noqa: E402  (benchmarks/finished_job.py, beside this script)
@@ -40,7 +40,7 @@ def main() -> None:
     engine = make_engine(str(art["M_0"] / files.MODEL), OmegaConf.to_object(cfg.model), cfg.generate)
 
     def rate(chunk: list[dict]) -> list[dict]:
-        return _rate_by_generation(engine, chunk, cfg)
+        return rate_by_generation(engine, chunk, cfg)
 
     seconds, folders = {}, {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -27,7 +27,7 @@ from humpback.stages.sharded import GENERATION_KEY, map_in_shards
 SCORE_TOKENS = [" 1", " 2", " 3", " 4", " 5"]
 
 
-def _rate_by_generation(engine: Any, chunk: list[dict[str, Any]], cfg: Any) -> list[dict[str, Any]]:
+def rate_by_generation(engine: Any, chunk: list[dict[str, Any]], cfg: Any) -> list[dict[str, Any]]:
     """Sample `samples` ratings per pair, parse each strictly, average the parsed ones."""
     c = cfg.curate
     asks = [engine.format(prompts.curation_prompt(r["instruction"], r["output"], c.slot_layout)) for r in chunk]
@@ -41,7 +41,7 @@ def _rate_by_generation(engine: Any, chunk: list[dict[str, Any]], cfg: Any) -> l
     return out
 
 
-def _rate_by_logprob(engine: Any, chunk: list[dict[str, Any]], cfg: Any) -> list[dict[str, Any]]:
+def rate_by_logprob(engine: Any, chunk: list[dict[str, Any]], cfg: Any) -> list[dict[str, Any]]:
     """One forward pass: expected score under P(1..5) right after "Score:"."""
     asks = [engine.format(prompts.curation_prompt(r["instruction"], r["output"], cfg.curate.slot_layout)) + " Score:"
             for r in chunk]
@@ -69,7 +69,7 @@ def score_stats(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
 
 def curate(ctx: RunContext, name: str, model_cfg: ModelConfig, curator_art: Artifact, candidates_art: Artifact) -> Artifact:
     cfg = ctx.cfg
-    rate = {"generate": _rate_by_generation, "logprob": _rate_by_logprob}.get(cfg.curate.mode)
+    rate = {"generate": rate_by_generation, "logprob": rate_by_logprob}.get(cfg.curate.mode)
     if rate is None:
         raise ValueError(f"curate.mode={cfg.curate.mode!r}: choose generate or logprob")
 
