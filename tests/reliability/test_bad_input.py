@@ -53,7 +53,7 @@ CONFIG_CASES = [
     ("wandb_mode_bogus", ["logger.wandb.mode=loud"], ["logger.wandb.mode='loud'", "offline"]),
     ("model_source_bogus", ["model.source=cloud"], ["model.source='cloud'", "scratch, local, hub"]),
     ("model_dtype_bogus", ["model.dtype=fp8"], ["model.dtype='fp8'", "bfloat16"]),
-    ("student_curator_unknown", ["student.curator=M_5"], ["student.curator='M_5'", "previous, oracle, M_0, M_1"]),
+    ("student_curator_unknown", ["student.curator=M_5"], ["student.curator='M_5'", "previous, oracle, oracle_pair, M_0, M_1"]),
     ("student_curator_oracle_without_world", [*FILES, "student.curator=oracle"], ["student.curator=oracle", "toy world"]),
     ("student_size_zero", ["student.size=0"], ["student.size=0", ">= 1"]),
     ("shard_size_zero", ["generate.shard_size=0"], ["generate.shard_size=0"]),
