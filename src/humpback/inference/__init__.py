@@ -39,10 +39,7 @@ class Engine:
         self._pool: Any = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_impl": None, "_pool": None}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        return {**self.__dict__, "_impl": None, "_pool": None}  # the recipe, never a loaded model or a server
 
     def _engine(self) -> Any:
         if self._impl is None:

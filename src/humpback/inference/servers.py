@@ -52,9 +52,11 @@ def free_port() -> int:
 
 
 def visible_gpus() -> list[str]:
+    """The GPUs this process may hand out (CUDA_VISIBLE_DEVICES, else every device torch sees): the one rule
+    for a stage's servers and for local shard workers (stages.workers)."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
     if env is not None:
-        return [g for g in env.split(",") if g.strip()]
+        return [g.strip() for g in env.split(",") if g.strip()]
     try:
         import torch
 

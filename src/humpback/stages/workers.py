@@ -151,16 +151,9 @@ def _cores() -> int:
 def _local_devices(count: int) -> list[str]:
     """CUDA_VISIBLE_DEVICES of each local worker: the visible GPUs split evenly (shared round-robin when
     there are fewer GPUs than workers); "" (none) on a machine without GPUs."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        ids = [d.strip() for d in visible.split(",") if d.strip()]
-    else:
-        try:
-            import torch
+    from humpback.inference.servers import visible_gpus
 
-            ids = [str(i) for i in range(torch.cuda.device_count())]
-        except ImportError:
-            ids = []
+    ids = visible_gpus()
     if not ids:
         return [""] * count
     if len(ids) < count:
