@@ -56,3 +56,12 @@ def test_gold_lines_and_columns():
     assert "acc seed / web-only" in out and "70% / 35%" in out
     m0_row = next(line for line in out.splitlines() if "M_0" in line and "10.00" in line)
     assert "%" not in m0_row  # M_0 has no gold block: an empty cell
+
+
+def test_paired_accuracy_prints_one_line_per_model():
+    s = base_summary()
+    s["paired_accuracy"] = {"M_2": {"vs": "M_0", "all": {"mean_difference": 12.5, "standard_error": 5.0, "n": 40, "z": 2.5},
+                                    "web-only": {"mean_difference": 25.0, "standard_error": 10.0, "n": 20, "z": 2.5}}}
+    out = render(s)
+    assert ("M_2 − M_0 accuracy (all): +12.50 ± 5.00 (2.5 SE, 40 prompts); "
+            "M_2 − M_0 accuracy (web-only): +25.00 ± 10.00 (2.5 SE, 20 prompts)") in out

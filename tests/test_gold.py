@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from humpback.data.toyworld.requests import Request, RequestParser, asks_for, gold_request
-from humpback.evaluation.gold import answer_accuracy, backward_match
+from humpback.evaluation.gold import accuracy_vs_first, answer_accuracy, backward_match, prompt_accuracy
 
 NAMES = ["Belmora", "Tavrin owl", "Zumi cake", "Zumite"]
 
@@ -85,3 +85,28 @@ def test_answer_accuracy_splits_and_win_rates():
     assert acc["by_split"]["web_only"]["accuracy"] == 0.5 and acc["by_split"]["web_only"]["win_rate"] == 25.0
     assert acc["by_family"]["fact"]["accuracy"] == pytest.approx(1 / 3)
     assert acc["by_family"]["describe"] == {"accuracy": 1.0, "n": 1, "win_rate": 50.0, "standard_error": None}
+
+
+def test_answer_accuracy_keeps_each_prompt_for_pairing():
+    evals = [record(0, True, "fact", ["1783", "belmora"], []), record(1, False, "fact", ["salt", "morra"], [])]
+    outputs = [{"id": "e0", "output": "Belmora was founded in 1783."}, {"id": "e1", "output": "Morra is known for wool."}]
+    acc = answer_accuracy(evals, outputs, [])
+    assert acc["per_prompt"] == {"e0": {"accurate": True, "split": "seed"}, "e1": {"accurate": False, "split": "web_only"}}
+
+
+def test_accuracy_vs_first_is_a_paired_difference_worked_by_hand():
+    def gold_of(flags: dict[str, tuple[bool, str]]) -> dict:
+        return {"per_prompt": {k: {"accurate": a, "split": s} for k, (a, s) in flags.items()}}
+
+    m0 = gold_of({"e0": (True, "seed"), "e1": (False, "seed"), "e2": (False, "web_only"), "e3": (True, "web_only")})
+    m1 = gold_of({"e0": (True, "seed"), "e1": (True, "seed"), "e2": (True, "web_only"), "e3": (False, "web_only")})
+    out = accuracy_vs_first({"M_0": m0, "M_1": m1, "M_2": None})
+    assert list(out) == ["M_1"] and out["M_1"]["vs"] == "M_0"
+    # all: differences 0, 100, 100, -100: mean 25, SD sqrt(27500 / 3) = 95.74, SE 47.87, z 0.52
+    every = out["M_1"]["all"]
+    assert (every["mean_difference"], every["n"]) == (25.0, 4)
+    assert every["standard_error"] == pytest.approx(47.87, abs=1e-2) and every["z"] == pytest.approx(0.522, abs=1e-3)
+    # web-only: 100, -100: mean 0, SE 100
+    web = out["M_1"]["web-only"]
+    assert (web["mean_difference"], web["standard_error"], web["n"], web["z"]) == (0.0, 100.0, 2, 0.0)
+    assert prompt_accuracy(m1, "seed") == {"e0": 1.0, "e1": 1.0} and prompt_accuracy(None) == {}

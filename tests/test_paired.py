@@ -8,8 +8,8 @@ import math
 import pytest
 
 from humpback.evaluation.annotations import write_annotations
-from humpback.evaluation.paired import (mean_across_seeds, paired_difference, paired_over_seeds, paired_vs_first,
-                                        prompt_scores)
+from humpback.evaluation.paired import (mean_across_seeds, paired_difference, paired_over_seeds, paired_scores,
+                                        paired_scores_over_seeds, paired_vs_first, prompt_scores)
 
 
 def rows(prefs: dict[str, float | None]) -> list[dict]:
@@ -80,6 +80,17 @@ def test_over_seeds_pairs_by_seed_and_prompt_and_pools():
     one = paired_over_seeds({0: A}, {0: B})
     assert one["seed_standard_error"] is None and one["standard_error"] == pytest.approx(23.936, abs=1e-3)
     json.dumps(one, allow_nan=False)
+
+
+def test_over_seeds_on_per_prompt_scores_is_the_same_statistic():
+    # accuracy flags: seed 0: p1 0 -> 1, p2 1 -> 1; seed 1: p1 1 -> 0, p2 0 -> 1: differences 100, 0, -100, 100
+    # mean 25, SD sqrt((75^2 + 25^2 + 125^2 + 75^2) / 3) = 95.74, SE 47.87; per-seed means 50, 0: SE 25
+    a = {0: {"p1": 0.0, "p2": 1.0}, 1: {"p1": 1.0, "p2": 0.0}}
+    b = {0: {"p1": 1.0, "p2": 1.0}, 1: {"p1": 0.0, "p2": 1.0}}
+    d = paired_scores_over_seeds(a, b)
+    assert (d["mean_difference"], d["n"], d["n_seeds"]) == (25.0, 4, 2)
+    assert d["standard_error"] == pytest.approx(47.87, abs=1e-2) and d["seed_standard_error"] == pytest.approx(25.0)
+    assert paired_scores(a[0], b[0])["mean_difference"] == 50.0
 
 
 def test_mean_across_seeds():

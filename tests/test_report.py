@@ -406,3 +406,37 @@ def test_a_plain_run_folder_reports(tmp_path):
     (job / "summary.json").write_text(json.dumps(summary(42.0)))
     (group,) = load_groups([tmp_path / "runs" / "2026-12-01"])
     assert [(j.num, j.summary["models"]["M_2"]["win_rate"]) for j in group.jobs] == [(0, 42.0)]
+
+
+def with_gold(root: Path, flags: dict[tuple[str, int], dict[str, bool]]) -> None:
+    """Give every job's final model per-prompt oracle accuracy (toy world): s1 a seed-entity prompt, w1 and
+    w2 web-only ones; (point, seed) not in `flags`: nothing accurate."""
+    for num, (seed, point) in enumerate((s, p) for s in (0, 1) for p in POINTS):
+        path = root / str(num) / "summary.json"
+        s = json.loads(path.read_text())
+        acc = flags.get((point, seed), {})
+        per_prompt = {k: {"accurate": acc.get(k, False), "split": "seed" if k == "s1" else "web_only"} for k in ("s1", "w1", "w2")}
+        by_split = {split: {"accuracy": sum(r["accurate"] for r in per_prompt.values() if r["split"] == split) /
+                            sum(r["split"] == split for r in per_prompt.values())} for split in ("seed", "web_only")}
+        s["models"][s["final_model"]]["gold"] = {"per_prompt": per_prompt, "by_split": by_split}
+        path.write_text(json.dumps(s))
+
+
+def test_reproduction_pairs_oracle_accuracy_on_toy_world_runs(tmp_path):
+    root = reproduction_sweep(tmp_path)
+    everything = {"s1": True, "w1": True, "w2": True}
+    with_gold(root, {("default", 0): everything, ("default", 1): everything,
+                     ("no_curation", 0): {"s1": True, "w1": True}, ("no_curation", 1): {"s1": True}})
+    build_report([root], tmp_path / "out")
+    out = tmp_path / "out"
+    qvq = md_rows(out / "reproduce_quality_vs_quantity.md")
+    assert qvq[0][10:13] == ["accuracy seed / web-only", "Δ web-only accuracy vs no curation", "z (accuracy)"]
+    # web-only, A_5 minus no curation: seed 0: 0, 100; seed 1: 100, 100: mean 75, SD 50, SE 25, z 3.0
+    assert qvq[1][10:13] == ["100 / 25", "reference", ""] and qvq[3][10:13] == ["100 / 100", "+75.00 ± 25.00", "3.0"]
+    effects = md_rows(out / "reproduce_effects.md")
+    assert effects[0][7:11] == ["Δ accuracy all ± SE", "z (all)", "Δ accuracy web-only ± SE", "z (web-only)"]
+    # all prompts: 0, 0, 100 and 0, 100, 100: mean 50, SD 54.77, SE 22.36, z 2.2
+    [row] = [r for r in effects if r[:2] == ["quality_vs_quantity", "A_5 − no curation"]]
+    assert row[7:11] == ["+50.00 ± 22.36", "2.2", "+75.00 ± 25.00", "3.0"]
+    assert (out / "reproduce_effects_accuracy_web-only.png").read_bytes()[:8] == PNG
+    assert "(reproduce_effects_accuracy_web-only.png)" in (out / "reproduce_effects.md").read_text()

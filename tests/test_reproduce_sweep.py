@@ -18,7 +18,8 @@ from omegaconf import OmegaConf
 from humpback.axes import REPLICATE_AXIS, ablation_axes
 from humpback.config.schema import register_configs
 from humpback.evaluation.annotations import read_annotations
-from humpback.evaluation.paired import paired_over_seeds
+from humpback.evaluation.gold import prompt_accuracy
+from humpback.evaluation.paired import paired_over_seeds, paired_scores_over_seeds
 from humpback.paths import conf_dir, register_resolvers
 from humpback.report import build_report
 from humpback.report.load import canon
@@ -53,8 +54,9 @@ def points() -> dict[str, dict[str, str]]:
         for point in sweep_params()["+contrast"]:
             cfg = compose(config_name=NAME, overrides=[f"hydra.searchpath=[file://{conf_dir()}]", f"+contrast={point}",
                                                        "seed=2"])
-            assert cfg.experiment_name == "sweep_cpu" and list(cfg.logger.wandb.tags) == [NAME], point
-            assert cfg.student.size == 20 and cfg.seed == 2, point  # one N for every point; the replicate seed
+            assert cfg.experiment_name == "toy_cpu_long" and list(cfg.logger.wandb.tags) == [NAME], point
+            assert cfg.data.world.n_pages == 192 and cfg.pretrain.steps == 2400, point  # the wider web
+            assert cfg.student.size == 100 and cfg.seed == 2, point  # one N for every point; the replicate seed
             out[point] = {k: canon(v) for k, v in ablation_axes(cfg).items()}
     return out
 
@@ -89,7 +91,7 @@ def test_the_cli_composes_a_point():
                            "--cfg", "job"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     cfg = OmegaConf.create(proc.stdout)
-    assert (cfg.student.threshold, cfg.student.size, cfg.seed) == (4.0, 20, 1)
+    assert (cfg.student.threshold, cfg.student.size, cfg.seed) == (4.0, 100, 1)
 
 
 @pytest.mark.slow
@@ -112,6 +114,12 @@ def test_reproduction_sweep_runs_at_test_scale_into_paired_tables(tmp_path):
     expected = paired_over_seeds(rows[1], rows[0])  # A_5 (default) minus no curation, by hand from the files
     assert int(record["diff_n"]) == expected["n"] == 2 * 8 and record["diff_n_seeds"] == "2"
     assert float(record["diff_mean_difference"]) == pytest.approx(expected["mean_difference"])
+    # the toy world's oracle accuracy is paired the same way, from each job's per-prompt gold
+    assert "| accuracy seed / web-only | Δ web-only accuracy vs no curation | z (accuracy) |" in qvq
+    web = {n: {j["axes"]["seed"]: prompt_accuracy(j["models"]["M_1"]["gold"], "web_only") for j in jobs[n::2]} for n in (0, 1)}
+    expected_web = paired_scores_over_seeds(web[1], web[0])
+    assert int(record["accuracy_diff_web-only_n"]) == expected_web["n"] > 0
+    assert float(record["accuracy_diff_web-only_mean_difference"]) == pytest.approx(expected_web["mean_difference"])
     assert "| M_1 | " in (out / "reproduce_iterations.md").read_text()
     effects = (out / "reproduce_effects.md").read_text()
     assert "| quality_vs_quantity | A_5 − no curation |" in effects and "| iterations | M_1 − M_0 |" in effects

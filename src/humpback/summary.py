@@ -7,7 +7,7 @@ from typing import Any
 from humpback.axes import ablation_axes
 from humpback.data.records import length_stats, read_jsonl
 from humpback.data.toyworld.world import FILES as WORLD_FILES
-from humpback.evaluation.gold import gold_report
+from humpback.evaluation.gold import accuracy_vs_first, gold_report
 from humpback.evaluation.paired import paired_vs_first
 from humpback.evaluation.curator_quality import curator_quality, gold_from_file, gold_from_world
 from humpback.pipeline import PipelineArtifacts
@@ -75,7 +75,8 @@ def build_summary(ctx: RunContext, arts: PipelineArtifacts, seconds: float) -> d
         "curation": curation,
         "curator_quality": quality,
         "paired": paired_vs_first({n: r["annotations"] for n, r in results.items() if r.get("annotations")}),
-        **({"gold": gold_lines} if gold_lines is not None else {}),
+        **({"gold": gold_lines, "paired_accuracy": accuracy_vs_first({n: r.get("gold") for n, r in results.items()})}
+           if gold_lines is not None else {}),
         "stages": stages,
         "computed_stages": sum(not s["cached"] for s in stages),
         "cached_stages": sum(s["cached"] for s in stages),

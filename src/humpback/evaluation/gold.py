@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from humpback.data.records import read_jsonl
 from humpback.data.toyworld.oracle import OracleJudge
@@ -19,6 +19,30 @@ from humpback.data.toyworld.requests import RequestParser, asks_for, gold_reques
 from humpback.data.toyworld.world import FILES as WORLD_FILES
 from humpback.evaluation.annotations import read_annotations
 from humpback.evaluation.metrics import win_rate_from_preferences
+from humpback.evaluation.paired import paired_scores
+
+
+SPLIT_OF = {True: "seed", False: "web_only"}  # eval record's entity_in_seed -> its split's name
+# The accuracy differences reports show: label -> split (None: every eval prompt).
+ACCURACY_SPLITS = {"all": None, "web-only": SPLIT_OF[False]}
+
+
+def prompt_accuracy(gold: Optional[dict[str, Any]], split: Optional[str] = None) -> dict[str, float]:
+    """prompt id -> 1.0 / 0.0 (accurate or not) from one model's answer_accuracy, on one split (None:
+    all); {} when it has no per-prompt rows (a summary from before they were written)."""
+    rows = (gold or {}).get("per_prompt") or {}
+    return {k: float(r["accurate"]) for k, r in rows.items() if split in (None, r.get("split"))}
+
+
+def accuracy_vs_first(golds: dict[str, Optional[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """summary["paired_accuracy"]: every model after the first minus the first, in accuracy points on each
+    of ACCURACY_SPLITS, paired over the eval prompts."""
+    names = [n for n, g in golds.items() if prompt_accuracy(g)]
+    if len(names) < 2:
+        return {}
+    first = names[0]
+    return {n: {"vs": first, **{label: paired_scores(prompt_accuracy(golds[first], split), prompt_accuracy(golds[n], split))
+                                for label, split in ACCURACY_SPLITS.items()}} for n in names[1:]}
 
 
 def _share(hits: int, n: int) -> float | None:
@@ -65,10 +89,13 @@ def answer_accuracy(eval_records: list[dict[str, Any]], outputs: list[dict[str, 
         accurate = a["completeness"] == 1.0 and not a["wrong"]
         rows.append((rec, accurate, preference.get(rec["instruction"])))
     out = _split([(acc, p) for _, acc, p in rows])
-    out["by_split"] = {name: _split([(acc, p) for r, acc, p in rows if r.get("entity_in_seed") == in_seed])
-                       for name, in_seed in (("seed", True), ("web_only", False))}
+    out["by_split"] = {name: _split([(acc, p) for r, acc, p in rows if bool(r.get("entity_in_seed")) == in_seed])
+                       for in_seed, name in SPLIT_OF.items()}
     families = sorted({r.get("family") for r, _, _ in rows if r.get("family")})
     out["by_family"] = {f: _split([(acc, p) for r, acc, p in rows if r.get("family") == f]) for f in families}
+    # per prompt, so that two configurations can be paired prompt by prompt (the report's accuracy effects)
+    out["per_prompt"] = {str(r["id"]): {"accurate": acc, "split": SPLIT_OF[bool(r.get("entity_in_seed"))]}
+                         for r, acc, _ in rows}
     return out
 
 

@@ -80,6 +80,11 @@ def _summary(diffs: np.ndarray, unmatched: int) -> dict[str, Any]:
             "n_unmatched": unmatched}
 
 
+def paired_scores(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, Any]:
+    """B - A over the prompts both have, from per-prompt scores in [0, 1] (as paired_difference)."""
+    return _summary(*_differences(a, b))
+
+
 def paired_difference(a_rows: Rows, b_rows: Rows) -> dict[str, Any]:
     """B - A in win-rate points over the prompts both were judged on.
 
@@ -88,7 +93,7 @@ def paired_difference(a_rows: Rows, b_rows: Rows) -> dict[str, Any]:
     difference is from 0; None when SE is None or 0) and n_unmatched (prompts only one of the two has,
     left out).
     """
-    return _summary(*_differences(prompt_scores(a_rows), prompt_scores(b_rows)))
+    return paired_scores(prompt_scores(a_rows), prompt_scores(b_rows))
 
 
 def paired_over_seeds(a_by_seed: Mapping[Any, Rows], b_by_seed: Mapping[Any, Rows]) -> dict[str, Any]:
@@ -100,8 +105,16 @@ def paired_over_seeds(a_by_seed: Mapping[Any, Rows], b_by_seed: Mapping[Any, Row
     differences / sqrt(n_seeds), None with fewer than two seeds. Seeds only one side has are left out
     (seeds_unmatched); n_unmatched counts unpaired prompts within the paired seeds.
     """
+    return paired_scores_over_seeds({s: prompt_scores(r) for s, r in a_by_seed.items()},
+                                    {s: prompt_scores(r) for s, r in b_by_seed.items()})
+
+
+def paired_scores_over_seeds(a_by_seed: Mapping[Any, Mapping[str, float]],
+                             b_by_seed: Mapping[Any, Mapping[str, float]]) -> dict[str, Any]:
+    """paired_over_seeds on per-prompt scores in [0, 1] (seed -> prompt -> score) rather than judge rows:
+    the same statistics for any per-prompt score, e.g. oracle accuracy (1 accurate, 0 not)."""
     seeds = [s for s in b_by_seed if s in a_by_seed]
-    per_seed = [_differences(prompt_scores(a_by_seed[s]), prompt_scores(b_by_seed[s])) for s in seeds]
+    per_seed = [_differences(a_by_seed[s], b_by_seed[s]) for s in seeds]
     pooled = np.concatenate([d for d, _ in per_seed]) if per_seed else np.array([])
     out = _summary(pooled, sum(u for _, u in per_seed))
     seed_means = np.array([d.mean() for d, _ in per_seed if len(d)])
@@ -130,5 +143,5 @@ def paired_vs_first(models: Mapping[str, Optional[str | Path]]) -> dict[str, dic
     if first not in paths:
         return {}
     base = read_prompt_scores(paths[first])
-    return {name: {"vs": first, **_summary(*_differences(base, read_prompt_scores(path)))}
+    return {name: {"vs": first, **paired_scores(base, read_prompt_scores(path))}
             for name, path in paths.items() if name != first}

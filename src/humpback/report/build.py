@@ -70,8 +70,7 @@ def build_report(dirs: list[str | Path], out: str | Path | None = None) -> Repor
             report.tables.append(extra)
     for t in report.tables:
         report.files += t.write(out)
-        if t.figure is not None:
-            report.files.append(t.figure)
+        report.files += t.figures
     index = out / "report.md"
     body = ["# humpback report", ""] + [f"- {n}" for n in notes] + [""] + [t.markdown() for t in report.tables]
     index.write_text("\n".join(body))

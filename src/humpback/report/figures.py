@@ -160,9 +160,10 @@ def contrast(path: Path, title: str, labels: list[str], points: list[Point], dif
     return _save(fig, path)
 
 
-def effects(path: Path, title: str, labels: list[str], diffs: list[Diff]) -> Path:
+def effects(path: Path, title: str, labels: list[str], diffs: list[Diff],
+            xlabel: str = "paired difference in win rate (points), ± SE") -> Path:
     """Every effect of a report as a forest plot: paired difference ± SE."""
     fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.4 * len(labels) + 1.5)))
-    _diff_bars(ax, labels, diffs, "paired difference in win rate (points), ± SE")
+    _diff_bars(ax, labels, diffs, xlabel)
     ax.set_title(title)
     return _save(fig, path)

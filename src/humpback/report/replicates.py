@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from humpback.evaluation.paired import mean_across_seeds, paired_over_seeds
+from humpback.evaluation.gold import ACCURACY_SPLITS, prompt_accuracy
+from humpback.evaluation.paired import mean_across_seeds, paired_over_seeds, paired_scores_over_seeds
 from humpback.report.load import Job
 
 log = logging.getLogger("humpback.report")
@@ -68,6 +69,21 @@ class Config:
     @property
     def standard_error(self) -> Optional[float]:
         return self.stats().standard_error
+
+    def accuracy(self, model: Optional[str] = None, split: str = "web_only") -> Optional[float]:
+        """Oracle accuracy (%) of `model` on one split of the toy world's eval prompts ("seed",
+        "web_only"), the mean over seeds; None outside the toy world."""
+        name = self.model_name(model)
+        shares = [((j.summary.get("models", {}).get(name) or {}).get("gold") or {}).get("by_split", {}).get(split, {})
+                  .get("accuracy") for j in self.jobs]
+        return mean_across_seeds([100.0 * a for a in shares if a is not None])["mean"]
+
+    def accuracy_scores(self, model: Optional[str] = None, split: Optional[str] = None) -> dict[str, dict[str, float]]:
+        """seed -> prompt id -> 1.0 if `model`'s answer was accurate by the oracle, else 0.0 (`split`: only
+        that split's prompts; None: all); seeds whose summary has no per-prompt gold are left out."""
+        name = self.model_name(model)
+        by_seed = {j.seed: prompt_accuracy((j.summary.get("models", {}).get(name) or {}).get("gold"), split) for j in self.jobs}
+        return {seed: scores for seed, scores in by_seed.items() if scores}
 
     def annotations(self, model: Optional[str] = None) -> dict[str, list[dict[str, Any]]]:
         """seed -> the judge's annotation rows of `model` (default: the final one); seeds whose file is
@@ -135,6 +151,25 @@ def paired(a: Optional[Config], b: Optional[Config], model_a: Optional[str] = No
     if not rows_a or not rows_b:
         return None
     return paired_over_seeds(rows_a, rows_b)
+
+
+def paired_accuracy(a: Optional[Config], b: Optional[Config], model_a: Optional[str] = None,
+                    model_b: Optional[str] = None, split: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """B - A in oracle-accuracy points, paired over (seed, prompt) as `paired`; None when either side is
+    missing or has no per-prompt gold (a run outside the toy world)."""
+    if a is None or b is None:
+        return None
+    scores_a, scores_b = a.accuracy_scores(model_a, split), b.accuracy_scores(model_b, split)
+    if not scores_a or not scores_b:
+        return None
+    return paired_scores_over_seeds(scores_a, scores_b)
+
+
+def accuracy_effects(a: Optional[Config], b: Optional[Config], model_a: Optional[str] = None,
+                     model_b: Optional[str] = None) -> dict[str, Optional[dict[str, Any]]]:
+    """B - A in oracle accuracy on each of ACCURACY_SPLITS ({} outside the toy world)."""
+    out = {label: paired_accuracy(a, b, model_a, model_b, split) for label, split in ACCURACY_SPLITS.items()}
+    return out if any(out.values()) else {}
 
 
 QUALITY_FIELDS = ("precision", "recall", "selected", "positives", "labelled", "threshold")

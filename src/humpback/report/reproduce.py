@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from humpback.evaluation.gold import SPLIT_OF
 from humpback.report import figures
 from humpback.report.effects import PAIRED_NOTE, Effect, effects_table
 from humpback.report.experiments import find, record
 from humpback.report.load import Group
 from humpback.report.paper_numbers import CURATOR_PRECISION_RECALL, paper_difference, paper_win_rate
-from humpback.report.replicates import Config, curator_quality_over_seeds, paired, replicates
+from humpback.report.replicates import Config, accuracy_effects, curator_quality_over_seeds, paired, replicates
 from humpback.report.tables import MISSING, Table, fmt_diff, fmt_num, fmt_win
 
 # The paper's main setting: seed + A_5 selected by the previous model, tagged, S_a+S_w at inference.
@@ -81,6 +82,12 @@ def data_cell(config: Optional[Config], model: Optional[str]) -> str:
     return " + ".join("/".join(p) for p in parts)
 
 
+def accuracy_cell(config: Optional[Config], model: Optional[str]) -> str:
+    """'45 / 30': the oracle accuracy (%) on seed-entity / web-only prompts, mean over seeds."""
+    values = [config.accuracy(model, split) if config else None for split in SPLIT_OF.values()]
+    return "" if all(v is None for v in values) else " / ".join(fmt_num(v, 0) for v in values)
+
+
 def contrast_table(group: Group, out: Path, stem: str, c: Contrast, configs: list[Optional[Config]],
                    effects: list[Effect], name: Optional[str] = None) -> Table:
     """One contrast: a row per arm (its configuration over seeds), each but the reference paired against it;
@@ -88,8 +95,10 @@ def contrast_table(group: Group, out: Path, stem: str, c: Contrast, configs: lis
     arms = c.arms
     curators = c.name == "curator_quality"
     diff_col = f"Δ vs {c.reference} (paired)"
+    gold = any(accuracy_cell(config, arm.model) for arm, config in zip(arms, configs))  # a toy-world sweep
     header = [c.column, "win rate", "SE (seeds)", "SE (prompts)", "seeds", "seed + aug", diff_col, "z", "Δ SE (seeds)",
               "pairs"]
+    header += ["accuracy seed / web-only", f"Δ web-only accuracy vs {c.reference}", "z (accuracy)"] if gold else []
     header += (["precision", "recall", "paper precision / recall"] if curators else []) + ["paper", "paper Δ"]
     t = Table(name or f"{stem}_{c.name}", f"{c.title} ({group.name}; paper: {c.paper_ref})", header)
     requested = len(group.grid.get("seed", [])) or 1
@@ -100,12 +109,17 @@ def contrast_table(group: Group, out: Path, stem: str, c: Contrast, configs: lis
         s = config.stats(arm.model) if config else None
         is_ref = arm.label == c.reference
         d = None if is_ref else paired(configs[ref], config, arms[ref].model, arm.model)
+        acc = {} if is_ref else accuracy_effects(configs[ref], config, arms[ref].model, arm.model)
+        web = acc.get("web-only")
         paper, paper_d = paper_win_rate(c.name, arm.label), paper_difference(c.name, arm.label, c.reference)
         row = [arm.label, fmt_num(s.win_rate) if config else MISSING, fmt_num(s.seed_standard_error) if s else "",
                fmt_num(s.standard_error) if s else "", seeds_cell(config, arm.model, requested), data_cell(config, arm.model),
                "reference" if is_ref else fmt_diff(d), "" if is_ref else fmt_num((d or {}).get("z"), 1),
                "" if is_ref else fmt_num((d or {}).get("seed_standard_error")),
                "" if is_ref or not d else str(d["n"])]
+        if gold:
+            row += [accuracy_cell(config, arm.model), "reference" if is_ref else fmt_diff(web),
+                    "" if is_ref else fmt_num((web or {}).get("z"), 1)]
         q: dict[str, Any] = {}
         if curators:
             curator = (config.final or {}).get("selected_by") if config else None  # "previous" is M_{T-1}
@@ -118,13 +132,16 @@ def contrast_table(group: Group, out: Path, stem: str, c: Contrast, configs: lis
         t.rows.append(row)
         t.records.append({**record(config, arm.model, contrast=c.name, arm=arm.label, reference=c.reference),
                           **{f"diff_{k}": v for k, v in (d or {}).items()},
+                          **{f"accuracy_{split}": config.accuracy(arm.model, split) if config else None
+                             for split in SPLIT_OF.values()},
+                          **{f"accuracy_diff_{label}_{k}": v for label, a in acc.items() for k, v in (a or {}).items()},
                           **({f"curator_{k}": q.get(k) for k in ("precision", "recall", "selected")} if curators else {}),
                           "paper_win_rate": paper.value if paper else None, "paper_difference": paper_d,
                           "paper_ref": paper.ref if paper else None})
         points.append((s.win_rate, s.error_bar) if s and s.win_rate is not None else None)
         diffs.append((d["mean_difference"], d["standard_error"]) if d and d["mean_difference"] is not None else None)
         if not is_ref:
-            effects.append(Effect(c.name, f"{arm.label} − {c.reference}", d, paper_d))
+            effects.append(Effect(c.name, f"{arm.label} − {c.reference}", d, paper_d, acc))
     paper_notes = [p.note for p in (paper_win_rate(c.name, a.label) for a in arms) if p is not None and p.note]
     t.notes += [f"paper: {n}" for n in dict.fromkeys(paper_notes)]
     error = "SE across seeds" if requested > 1 else "per-prompt SE"
@@ -157,8 +174,9 @@ def reproduction(group: Group, out: Path, stem: str) -> list[Table]:
         by_arm.update({(c.name, a.label): cfg for a, cfg in zip(c.arms, configs)})
         tables.append(contrast_table(group, out, stem, c, configs, effects))
     for contrast, arm, other in EXTRA_EFFECTS:
-        d = paired(by_arm.get((contrast, other)), by_arm.get((contrast, arm)), None, None)
-        effects.append(Effect(contrast, f"{arm} − {other}", d, paper_difference(contrast, arm, other)))
+        a, b = by_arm.get((contrast, other)), by_arm.get((contrast, arm))
+        effects.append(Effect(contrast, f"{arm} − {other}", paired(a, b), paper_difference(contrast, arm, other),
+                              accuracy_effects(a, b)))
     summary = effects_table(f"{stem}_effects", f"Every paper contrast as a paired difference ({group.name})", effects, out)
     summary.notes = NOTES + list(dict.fromkeys(notes))
     return [summary] + tables

@@ -62,14 +62,19 @@ class Table:
     records: list[dict[str, Any]] = field(default_factory=list)  # CSV rows
     notes: list[str] = field(default_factory=list)
     figure: Optional[Path] = None  # PNG drawn from the same numbers
+    extra_figures: list[Path] = field(default_factory=list)  # more of them (another metric)
+
+    @property
+    def figures(self) -> list[Path]:
+        return ([self.figure] if self.figure is not None else []) + self.extra_figures
 
     def markdown(self) -> str:
         lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |",
                  "|" + "|".join("---" for _ in self.header) + "|"]
         lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in self.rows]
         lines += [""] + [f"- {n}" for n in self.notes] + ([""] if self.notes else [])
-        if self.figure is not None:
-            lines += [f"![{self.title}]({self.figure.name})", ""]
+        for fig in self.figures:
+            lines += [f"![{self.title}]({fig.name})", ""]
         return "\n".join(lines) + "\n"
 
     def write(self, out: Path) -> list[Path]:

@@ -15,15 +15,16 @@ def _pct(rate: Optional[float]) -> str:
     return "n/a" if rate is None else f"{100 * rate:.0f}%"
 
 
-def paired_line(name: str, p: dict[str, Any]) -> str:
-    """'M_2 − M_0: +3.10 ± 1.20 (2.6 SE, 8 prompts)'."""
+def paired_line(name: str, p: dict[str, Any], vs: Optional[str] = None, what: str = "") -> str:
+    """'M_2 − M_0: +3.10 ± 1.20 (2.6 SE, 8 prompts)'; `what` names another metric ('web-only accuracy')."""
     d, se, z = p.get("mean_difference"), p.get("standard_error"), p.get("z")
+    head = f"{name} − {vs or p.get('vs')}" + (f" {what}" if what else "")
     if d is None:
-        return f"{name} − {p.get('vs')}: n/a (no prompts in common)"
+        return f"{head}: n/a (no prompts in common)"
     spread = f" ± {se:.2f}" if se is not None else ""
     apart = f"{z:.1f} SE" if z is not None else "z n/a"
     unmatched = f", {p['n_unmatched']} unpaired left out" if p.get("n_unmatched") else ""
-    return f"{name} − {p.get('vs')}: {d:+.2f}{spread} ({apart}, {p.get('n')} prompts{unmatched})"
+    return f"{head}: {d:+.2f}{spread} ({apart}, {p.get('n')} prompts{unmatched})"
 
 
 def backward_line(g: dict[str, Any]) -> str:
@@ -69,6 +70,9 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
     console.print(models_table(summary))
     for name, p in (summary.get("paired") or {}).items():
         console.print(paired_line(name, p))
+    for name, p in (summary.get("paired_accuracy") or {}).items():  # toy world: oracle accuracy, in points
+        console.print("; ".join(paired_line(name, d, p.get("vs"), f"accuracy ({label})")
+                                for label, d in p.items() if label != "vs"))
     if backward := (summary.get("gold") or {}).get("backward"):
         console.print(backward_line(backward))
     for t, c in summary.get("curation", {}).items():

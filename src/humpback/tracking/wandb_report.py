@@ -33,8 +33,9 @@ def log_report(report: Report, project: str = "humpback", entity: Optional[str] 
                 rows = list(csv.reader(f))
             if rows:
                 run.log({f"tables/{t.name}": wandb.Table(columns=rows[0], data=rows[1:])})
-            if t.figure is not None and Path(t.figure).is_file():
-                run.log({f"figures/{Path(t.figure).stem}": wandb.Image(str(t.figure), caption=t.title)})
+            for fig in t.figures:
+                if Path(fig).is_file():
+                    run.log({f"figures/{Path(fig).stem}": wandb.Image(str(fig), caption=t.title)})
         where = str(Path(run.dir).parent) if mode == "offline" else run.url
         run.finish()
         return where

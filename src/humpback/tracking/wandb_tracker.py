@@ -239,5 +239,5 @@ def log_results(tracker: Tracker, records: list[Any], arts: Any, summary: dict[s
             tracker.log_table(f"samples/{rec.name}/ratings", [
                 {"instruction": c["instruction"], "output": c["output"], "score": scores[c["id"]]["score"],
                  "rating": (scores[c["id"]].get("raw") or [""])[0]} for c in cands if c["id"] in scores])
-    tracker.summary({k: summary[k] for k in ("axes", "final", "models", "data", "curation", "curator_quality", "paired", "gold",
+    tracker.summary({k: summary[k] for k in ("axes", "final", "models", "data", "curation", "curator_quality", "paired", "paired_accuracy", "gold",
                                              "computed_stages", "cached_stages", "seconds", "warnings") if k in summary})
