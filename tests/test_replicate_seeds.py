@@ -55,3 +55,15 @@ def test_two_seeds_pretrain_different_weights(tmp_path):
     assert zero.keys() == one.keys() == zero_again.keys()
     assert all(torch.equal(zero[k], zero_again[k]) for k in zero)
     assert any(not torch.equal(zero[k], one[k]) for k in zero)
+
+
+def test_m_yx_key_leaves_out_the_train_fields_its_own_schedule_sets(tmp_path):
+    """backward.lr / lr_end / epochs replace train.*'s for M_yx, so only they are in its key (a knob it does
+    not read must not re-key it and everything downstream)."""
+    base = plan_keys(tmp_path, "backward.epochs=2", "train.epochs=4")
+    forward = plan_keys(tmp_path, "backward.epochs=2", "train.epochs=6")
+    backward = plan_keys(tmp_path, "backward.epochs=3", "train.epochs=4")
+    assert forward["M_yx"] == base["M_yx"] and forward["augment"] == base["augment"] and forward["M_0"] != base["M_0"]
+    assert backward["M_yx"] != base["M_yx"] and backward["M_0"] == base["M_0"]
+    unset = plan_keys(tmp_path, "backward.epochs=null", "train.epochs=6")  # no own epochs: train.epochs is read
+    assert unset["M_yx"] != plan_keys(tmp_path, "backward.epochs=null", "train.epochs=4")["M_yx"]

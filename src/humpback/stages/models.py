@@ -69,7 +69,8 @@ def finetune(ctx: RunContext, name: str, model_cfg: ModelConfig, start: Artifact
         train_cfg = replace(OmegaConf.to_object(ctx.cfg.train), **(schedule or {}))
         return {**info, **sft(model_dir(start), examples, model_cfg, train_cfg, work / files.MODEL, logger=ctx.training_logger(name))}
 
-    train = {k: v for k, v in ctx.config("train")["train"].items() if k not in OPERATIONAL_TRAIN_FIELDS}
+    own = set(schedule or {})  # set by the stage (and keyed through `config`), so train.*'s values are not read
+    train = {k: v for k, v in ctx.config("train")["train"].items() if k not in OPERATIONAL_TRAIN_FIELDS and k not in own}
     key_config = {**config, "model": asdict(model_cfg), "train": train}
     return ctx.stage(name, "finetune", 1, key_config, {"start": start, **upstream}, run, model=name)
 
