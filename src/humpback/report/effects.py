@@ -54,7 +54,7 @@ def effects_table(name: str, title: str, effects: list[Effect], out: Path, paper
     t.figure = figures.effects(out / f"{name}.png", "Paired differences (win-rate points)", labels,
                                [_point(e.diff) for e in effects])
     for s in splits:
-        t.extra_figures.append(figures.effects(out / f"{name}_accuracy_{s}.png", f"Paired differences (accuracy points, {s})",
+        t.extra_figures.append(figures.effects(out / f"{name}_accuracy_{s}.png", f"Paired differences (oracle accuracy, {s})",
                                                labels, [_point(e.accuracy.get(s)) for e in effects],
-                                               xlabel=f"paired difference in oracle accuracy, {s} prompts (points), ± SE"))
+                                               xlabel=f"accuracy difference, {s} prompts (points), ± SE"))
     return t

@@ -18,7 +18,7 @@ WIN_LABEL = "win rate vs reference (%)"
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # long effect labels must not clip the title
     plt.close(fig)
     return path
 
