@@ -396,6 +396,17 @@ def test_paper_sweeps_add_paired_differences_when_annotations_are_there(tmp_path
     assert md_rows(tmp_path / "out" / "quality_vs_quantity.md")[2][1] == "68.75 ± 6.25 (2 seeds; prompt SE 13.47)"
     # without annotation files (as in the other tests) there is nothing to pair and no paired table
     assert not (tmp_path / "out" / "system_prompt_paired.md").exists()
+    # toy-world jobs also pair oracle accuracy: A_5 accurate on w1 in both seeds, no curation in neither
+    for num, point in enumerate(["no_curation", "default"] * 2):
+        path = root / str(num) / "summary.json"
+        s = json.loads(path.read_text())
+        s["models"]["M_2"]["gold"] = {"per_prompt": {"w1": {"accurate": point == "default", "split": "web_only"},
+                                                     "s1": {"accurate": True, "split": "seed"}}}
+        path.write_text(json.dumps(s))
+    build_report([root], tmp_path / "out")
+    rows = md_rows(tmp_path / "out" / "quality_vs_quantity_paired.md")
+    assert rows[0][7:] == ["Δ accuracy all ± SE", "z (all)", "Δ accuracy web-only ± SE", "z (web-only)"]
+    assert rows[1][7:] == ["+50.00 ± 28.87", "1.7", "+100.00 ± 0.00", "n/a"]  # all: 100, 0 twice; web-only: 100 twice
 
 
 def test_a_plain_run_folder_reports(tmp_path):

@@ -12,7 +12,7 @@ from humpback.report import figures
 from humpback.report.effects import Effect, effects_table
 from humpback.report.fit import fit_log_scaling
 from humpback.report.load import Group, Job, canon
-from humpback.report.replicates import Config, ModelStats, curator_quality_over_seeds, paired, replicates
+from humpback.report.replicates import Config, ModelStats, curator_quality_over_seeds, effect, replicates
 from humpback.report.tables import MISSING, Table, fmt_num, fmt_replicated
 
 
@@ -120,7 +120,7 @@ def quality_vs_quantity(group: Group, out: Path, stem: str) -> list[Table]:
     t.figure = figures.bar_groups(out / f"{stem}.png", "Quality vs quantity", [size_label(n) for n in ns], series,
                                   "augmented examples N (requested; seed always included; n= pairs really used)",
                                   hline=hline(base), labels=used)
-    effects = [Effect(f"N={size_label(n)}", f"{curation_label(k)} − no curation", paired(grid["none"][i], grid[k][i]))
+    effects = [effect(f"N={size_label(n)}", f"{curation_label(k)} − no curation", grid["none"][i], grid[k][i])
                for i, n in enumerate(ns) for k in ks if k != "none" and "none" in grid]
     return [t] + paired_tables(group, out, stem, effects)
 
@@ -200,8 +200,8 @@ def joint_training(group: Group, out: Path, stem: str) -> list[Table]:
         alone = mixes.get(("false", "true", k)) or [None] * len(ns)
         for i, n in enumerate(ns):
             label = joint_label(seed, aug, k)
-            effects.append(Effect(f"N={size_label(n)}", f"{label} − {joint_label('false', 'true', k)}", paired(alone[i], jobs[i])))
-            effects.append(Effect(f"N={size_label(n)}", f"{label} − seed only (M_0)", paired(jobs[i], jobs[i], "M_0")))
+            effects.append(effect(f"N={size_label(n)}", f"{label} − {joint_label('false', 'true', k)}", alone[i], jobs[i]))
+            effects.append(effect(f"N={size_label(n)}", f"{label} − seed only (M_0)", jobs[i], jobs[i], "M_0"))
     return [t] + paired_tables(group, out, stem, effects)
 
 
@@ -230,7 +230,7 @@ def system_prompt(group: Group, out: Path, stem: str) -> list[Table]:
         t.rows.append([train, inf, cell(j), f"{f.get('n_wins')} / {f.get('n_wins_base')} / {f.get('n_draws')}" if j else MISSING])
         t.records.append(record(j, train=train, inference=inf))
     none = configs.get(("none", "none"))
-    effects = [Effect("system prompt", f"{tr} -> {inf} − none -> none", paired(none, configs[(tr, inf)]))
+    effects = [effect("system prompt", f"{tr} -> {inf} − none -> none", none, configs[(tr, inf)])
                for tr, inf in rows if (tr, inf) != ("none", "none")]
     return [t] + paired_tables(group, out, stem, effects)
 
@@ -256,7 +256,7 @@ def curator_quality(group: Group, out: Path, stem: str) -> list[Table]:
     t.notes.append("positives: gold-labelled good pairs (toy world: grade >= 4); precision/recall of score >= curate.threshold"
                    " (with replicates: means over seeds)")
     ref = next((n for n in names if students.get(n)), None)
-    effects = [Effect("curator", f"{n} − {ref}", paired(students[ref], students.get(n))) for n in names if ref and n != ref]
+    effects = [effect("curator", f"{n} − {ref}", students[ref], students.get(n)) for n in names if ref and n != ref]
     return [t] + paired_tables(group, out, stem, effects)
 
 
@@ -297,7 +297,7 @@ def iterations(group: Group, out: Path, stem: str) -> list[Table]:
             pts.append((float(T), point(j)))
     t.figure = figures.curves(out / f"{stem}.png", "Self-curation iterations", {"final model M_T": pts},
                               "iterations T", log_x=False)
-    effects = [Effect("iterations", f"M_{T} − M_0", paired(j, j, "M_0")) for T, j in finals if T not in ("0", "none")]
+    effects = [effect("iterations", f"M_{T} − M_0", j, j, "M_0") for T, j in finals if T not in ("0", "none")]
     return [t] + paired_tables(group, out, stem, effects)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from humpback.evaluation.gold import ACCURACY_SPLITS, prompt_accuracy
 from humpback.evaluation.paired import mean_across_seeds, paired_over_seeds, paired_scores_over_seeds
+from humpback.report.effects import Effect
 from humpback.report.load import Job
 
 log = logging.getLogger("humpback.report")
@@ -170,6 +171,12 @@ def accuracy_effects(a: Optional[Config], b: Optional[Config], model_a: Optional
     """B - A in oracle accuracy on each of ACCURACY_SPLITS ({} outside the toy world)."""
     out = {label: paired_accuracy(a, b, model_a, model_b, split) for label, split in ACCURACY_SPLITS.items()}
     return out if any(out.values()) else {}
+
+
+def effect(contrast: str, label: str, a: Optional[Config], b: Optional[Config], model_a: Optional[str] = None,
+           model_b: Optional[str] = None, paper: Optional[float] = None) -> Effect:
+    """B - A as one Effect: the paired win-rate difference and, for toy-world runs, the accuracy ones."""
+    return Effect(contrast, label, paired(a, b, model_a, model_b), paper, accuracy_effects(a, b, model_a, model_b))
 
 
 QUALITY_FIELDS = ("precision", "recall", "selected", "positives", "labelled", "threshold")

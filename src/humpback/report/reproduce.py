@@ -18,7 +18,7 @@ from humpback.report.effects import PAIRED_NOTE, Effect, effects_table
 from humpback.report.experiments import find, record
 from humpback.report.load import Group
 from humpback.report.paper_numbers import CURATOR_PRECISION_RECALL, paper_difference, paper_win_rate
-from humpback.report.replicates import Config, accuracy_effects, curator_quality_over_seeds, paired, replicates
+from humpback.report.replicates import Config, accuracy_effects, curator_quality_over_seeds, effect, paired, replicates
 from humpback.report.tables import MISSING, Table, fmt_diff, fmt_num, fmt_win
 
 # The paper's main setting: seed + A_5 selected by the previous model, tagged, S_a+S_w at inference.
@@ -174,9 +174,8 @@ def reproduction(group: Group, out: Path, stem: str) -> list[Table]:
         by_arm.update({(c.name, a.label): cfg for a, cfg in zip(c.arms, configs)})
         tables.append(contrast_table(group, out, stem, c, configs, effects))
     for contrast, arm, other in EXTRA_EFFECTS:
-        a, b = by_arm.get((contrast, other)), by_arm.get((contrast, arm))
-        effects.append(Effect(contrast, f"{arm} − {other}", paired(a, b), paper_difference(contrast, arm, other),
-                              accuracy_effects(a, b)))
+        effects.append(effect(contrast, f"{arm} − {other}", by_arm.get((contrast, other)), by_arm.get((contrast, arm)),
+                              paper=paper_difference(contrast, arm, other)))
     summary = effects_table(f"{stem}_effects", f"Every paper contrast as a paired difference ({group.name})", effects, out)
     summary.notes = NOTES + list(dict.fromkeys(notes))
     return [summary] + tables
