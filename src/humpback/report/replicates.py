@@ -71,7 +71,7 @@ class Config:
     def standard_error(self) -> Optional[float]:
         return self.stats().standard_error
 
-    def accuracy(self, model: Optional[str] = None, split: str = "web_only") -> Optional[float]:
+    def accuracy(self, model: Optional[str], split: str) -> Optional[float]:
         """Oracle accuracy (%) of `model` on one split of the toy world's eval prompts ("seed",
         "web_only"), the mean over seeds; None outside the toy world."""
         name = self.model_name(model)

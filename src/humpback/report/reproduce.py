@@ -18,7 +18,7 @@ from humpback.report.effects import PAIRED_NOTE, Effect, effects_table
 from humpback.report.experiments import find, record
 from humpback.report.load import Group
 from humpback.report.paper_numbers import CURATOR_PRECISION_RECALL, paper_difference, paper_win_rate
-from humpback.report.replicates import Config, accuracy_effects, curator_quality_over_seeds, effect, paired, replicates
+from humpback.report.replicates import Config, curator_quality_over_seeds, effect, replicates
 from humpback.report.tables import MISSING, Table, fmt_diff, fmt_num, fmt_win
 
 # The paper's main setting: seed + A_5 selected by the previous model, tagged, S_a+S_w at inference.
@@ -108,10 +108,11 @@ def contrast_table(group: Group, out: Path, stem: str, c: Contrast, configs: lis
     for arm, config in zip(arms, configs):
         s = config.stats(arm.model) if config else None
         is_ref = arm.label == c.reference
-        d = None if is_ref else paired(configs[ref], config, arms[ref].model, arm.model)
-        acc = {} if is_ref else accuracy_effects(configs[ref], config, arms[ref].model, arm.model)
-        web = acc.get("web-only")
         paper, paper_d = paper_win_rate(c.name, arm.label), paper_difference(c.name, arm.label, c.reference)
+        e = None if is_ref else effect(c.name, f"{arm.label} − {c.reference}", configs[ref], config, arms[ref].model,
+                                       arm.model, paper_d)
+        d, acc = (e.diff, e.accuracy) if e else (None, {})
+        web = acc.get("web-only")
         row = [arm.label, fmt_num(s.win_rate) if config else MISSING, fmt_num(s.seed_standard_error) if s else "",
                fmt_num(s.standard_error) if s else "", seeds_cell(config, arm.model, requested), data_cell(config, arm.model),
                "reference" if is_ref else fmt_diff(d), "" if is_ref else fmt_num((d or {}).get("z"), 1),
@@ -140,8 +141,8 @@ def contrast_table(group: Group, out: Path, stem: str, c: Contrast, configs: lis
                           "paper_ref": paper.ref if paper else None})
         points.append((s.win_rate, s.error_bar) if s and s.win_rate is not None else None)
         diffs.append((d["mean_difference"], d["standard_error"]) if d and d["mean_difference"] is not None else None)
-        if not is_ref:
-            effects.append(Effect(c.name, f"{arm.label} − {c.reference}", d, paper_d, acc))
+        if e is not None:
+            effects.append(e)
     paper_notes = [p.note for p in (paper_win_rate(c.name, a.label) for a in arms) if p is not None and p.note]
     t.notes += [f"paper: {n}" for n in dict.fromkeys(paper_notes)]
     error = "SE across seeds" if requested > 1 else "per-prompt SE"
