@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from humpback.data.records import read_jsonl
+from humpback.data.toyworld.requests import gold_by_segment, gold_of
 
 
 def gold_from_world(candidates: list[dict[str, Any]], gold_segments: list[dict[str, Any]], positive_grade: int = 4) -> dict[str, bool]:
-    grade = {(g["page_id"], g["header"]): g["grade"] for g in gold_segments}
-    return {c["id"]: grade[key] >= positive_grade for c in candidates if (key := (c.get("doc_id"), c.get("header"))) in grade}
+    gold = gold_by_segment(gold_segments)
+    return {c["id"]: row["grade"] >= positive_grade for c in candidates if (row := gold_of(gold, c)) is not None}
 
 
 def gold_from_file(candidates: list[dict[str, Any]], path: str, positive_grade: int = 4) -> dict[str, bool]:

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional
 
 from humpback.data.records import read_jsonl
 from humpback.data.toyworld.oracle import OracleJudge
-from humpback.data.toyworld.requests import RequestParser, asks_for, gold_request
+from humpback.data.toyworld.requests import RequestParser, gold_by_segment, gold_of
 from humpback.data.toyworld.world import FILES as WORLD_FILES
 from humpback.evaluation.annotations import read_annotations
 from humpback.evaluation.metrics import win_rate_from_preferences
@@ -52,16 +52,16 @@ def _share(hits: int, n: int) -> float | None:
 def backward_match(candidates: list[dict[str, Any]], gold_segments: list[dict[str, Any]], names: Iterable[str]) -> dict[str, Any]:
     """Match rate of candidate instructions against their segments' gold requests, overall and by grade
     (candidates whose segment has no gold row are counted as `unlabelled`)."""
-    gold = {(g["page_id"], g["header"]): g for g in gold_segments}
+    gold = gold_by_segment(gold_segments)
     parser = RequestParser(names)
     by_grade: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     unlabelled = 0
     for c in candidates:
-        row = gold.get((c.get("doc_id"), c.get("header")))
+        row = gold_of(gold, c)
         if row is None:
             unlabelled += 1
             continue
-        hit = asks_for(parser.parse(c["instruction"]), gold_request(row))
+        hit = parser.asks_for_segment(c["instruction"], row)
         counts = by_grade[str(row["grade"])]
         counts[0] += hit
         counts[1] += 1

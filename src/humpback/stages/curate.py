@@ -14,7 +14,7 @@ from humpback import prompts
 from humpback.cache import Artifact
 from humpback.curation.parse import FAILURE_REASONS, parse_score
 from humpback.data.records import read_jsonl, write_jsonl
-from humpback.data.toyworld.requests import RequestParser, asks_for, gold_request
+from humpback.data.toyworld.requests import RequestParser, gold_by_segment, gold_of
 from humpback.data.toyworld.world import FILES as WORLD_FILES
 from humpback.inference import make_engine
 from humpback.models.config import ModelConfig
@@ -98,13 +98,13 @@ def oracle_scores(ctx: RunContext, world_art: Artifact | None, candidates_art: A
         raise ValueError(f"student.curator={name} needs gold grades: only the toy world (data.source=toyworld) has them")
 
     def run(work: Path) -> dict[str, Any]:
-        gold = {(g["page_id"], g["header"]): g for g in read_jsonl(world_art.path / WORLD_FILES["gold_segments"])}
+        gold = gold_by_segment(read_jsonl(world_art.path / WORLD_FILES["gold_segments"]))
         parser = RequestParser(e["name"] for e in read_jsonl(world_art.path / WORLD_FILES["gold_entities"]))
         rows, mismatched = [], 0
         for c in read_jsonl(candidates_art.path / files.CANDIDATES):
-            row = gold.get((c.get("doc_id"), c.get("header")))
+            row = gold_of(gold, c)
             score = row["grade"] if row is not None else None
-            if check_instruction and row is not None and not asks_for(parser.parse(c["instruction"]), gold_request(row)):
+            if check_instruction and row is not None and not parser.asks_for_segment(c["instruction"], row):
                 score, mismatched = 1, mismatched + 1
             rows.append({"id": c["id"], "score": score, "reasons": ["ok" if score is not None else "missing"]})
         write_jsonl(work / files.SCORES, rows)

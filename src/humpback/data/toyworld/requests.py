@@ -73,6 +73,20 @@ class RequestParser:
             return None
         return Request(family, frozenset(found), attr)
 
+    def asks_for_segment(self, instruction: str, gold_row: dict) -> bool:
+        """Does `instruction` ask for what the gold segment `gold_row` answers (asks_for)?"""
+        return asks_for(self.parse(instruction), gold_request(gold_row))
+
+
+def gold_by_segment(gold_segments: Iterable[dict]) -> dict[tuple[str, str], dict]:
+    """The world's gold segment rows by (page id, header), the segment a candidate comes from (gold_of)."""
+    return {(g["page_id"], g["header"]): g for g in gold_segments}
+
+
+def gold_of(gold: dict[tuple[str, str], dict], candidate: dict) -> Optional[dict]:
+    """A candidate pair's gold segment row (its doc_id and header), None when the gold has none."""
+    return gold.get((candidate.get("doc_id"), candidate.get("header")))
+
 
 def gold_request(row: dict) -> Optional[Request]:
     """The request a gold segment row answers (None for junk)."""
