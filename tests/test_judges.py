@@ -125,9 +125,15 @@ def expected_preferences(records: list[dict[str, Any]], order_seed: int = 0) -> 
     return prefs
 
 
+# The client's timeout in these tests: a slow fault (SLOW_S) outlasts it; a genuine reply of the tiny
+# judge never should, even on a loaded CI machine (at 0.5 s one did, and its retry broke a fault count).
+TIMEOUT_S = 3.0
+SLOW_S = TIMEOUT_S + 1.0
+
+
 def api_config(url: str, cache_dir: Path | None, **kw: Any) -> JudgeConfig:
     base = dict(kind="api", name="tiny_api_judge", model="judge", base_url=url, prompt_format="logprob", max_concurrency=3,
-                max_retries=4, timeout_s=0.5, backoff_s=0.01, max_backoff_s=0.1, cache_dir=str(cache_dir) if cache_dir else None,
+                max_retries=4, timeout_s=TIMEOUT_S, backoff_s=0.01, max_backoff_s=0.1, cache_dir=str(cache_dir) if cache_dir else None,
                 price_per_1k_prompt_tokens=0.01, price_per_1k_completion_tokens=0.03)
     return JudgeConfig(**{**base, **kw})
 
@@ -136,7 +142,7 @@ def test_api_judge_survives_faults_and_a_rerun_makes_no_calls(backend, tmp_path:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     records, outputs = eval_rows(10)
     assert {swap_coin(r["instruction"], 0) for r in records[1:]} == {True, False}  # both orders are exercised
-    faults = FaultInjector(FaultConfig(fail_500=2, fail_429=2, slow=1, slow_s=2.0))
+    faults = FaultInjector(FaultConfig(fail_500=2, fail_429=2, slow=1, slow_s=SLOW_S))
     with serve_in_thread(HumpbackServer({"judge": backend}, faults=faults, api_key=SECRET)) as server:
         cfg = api_config(server.url, tmp_path / "cache")
         judge = make_judge(cfg)

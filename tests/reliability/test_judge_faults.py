@@ -13,7 +13,7 @@ import pytest
 from humpback.evaluation.judges import JudgeUnavailable, attach_extras
 from humpback.evaluation.judging import annotate, make_judge
 from humpback.serve import FaultConfig, FaultInjector, HumpbackServer, serve_in_thread
-from tests.test_judges import api_config, eval_rows, expected_preferences
+from tests.test_judges import SLOW_S, api_config, eval_rows, expected_preferences
 
 N_ROWS = 151  # row 0 is a draw settled without a call: 150 comparisons
 MAX_RETRIES = 8  # P(an item meets 9 faults in a row) ~ 150 * 0.3**9: never
@@ -27,9 +27,9 @@ def cache_rows(cache_dir: Path) -> tuple[int, int]:
 def test_thirty_percent_mixed_faults_lose_and_duplicate_nothing(backend, tmp_path: Path) -> None:
     records, outputs = eval_rows(N_ROWS)
     n = N_ROWS - 1
-    faults = FaultInjector(FaultConfig(rate=0.3, seed=0, slow_s=1.0))
+    faults = FaultInjector(FaultConfig(rate=0.3, seed=0, slow_s=SLOW_S))
     with serve_in_thread(HumpbackServer({"judge": backend}, faults=faults)) as server:
-        cfg = api_config(server.url, tmp_path, max_concurrency=4, max_retries=MAX_RETRIES, timeout_s=0.5)
+        cfg = api_config(server.url, tmp_path, max_concurrency=4, max_retries=MAX_RETRIES)
         judge = make_judge(cfg)
         rows = attach_extras(judge, annotate(judge, records, outputs, "M_1", 0))  # one run: no rerun needed
         served, injected = server.stats(), dict(faults.injected)
