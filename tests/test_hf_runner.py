@@ -64,3 +64,23 @@ def test_shared_prefix_scores_equal_whole_prompt_scores(random_runner, monkeypat
         assert a == pytest.approx(b, abs=1e-4)
     assert len({round(p[0], 3) for p in whole}) > 3  # the scores do depend on each prompt's own end
     assert hf_runner._common_prefix([[1, 2, 3], [1, 2, 4], [1, 2]]) == 1  # each row keeps a token of its own
+
+
+def test_a_turn_ends_at_the_templates_turn_marker_in_every_engine(random_runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `[INST]` format has no end-of-turn token: generation is cut where the model starts another turn.
+    A piece of what this random model writes stands in for the marker, so the cut is seen to happen."""
+    from humpback.inference.config import DecodeConfig
+    from humpback.inference.openai_engine import OpenAIEngine
+    from humpback.models import templates
+    from humpback.serve import HumpbackServer, serve_in_thread
+
+    assert templates.turn_markers("inst") == ["[INST]", "[/INST]"] and templates.turn_markers("chat_template") == []
+    greedy = DecodeConfig(temperature=0.0, max_new_tokens=24)
+    asks = [random_runner.format(f"Pair {i}: xxxx yyy") for i in range(4)]
+    whole = random_runner.generate(asks, greedy)
+    marker = next(w[4:8] for w in whole if len(w) > 12)  # a piece that occurs inside an answer
+    monkeypatch.setitem(templates.TURN_MARKERS, "inst", (marker,))
+    cut = random_runner.generate(asks, greedy)
+    assert cut == [w[: w.find(marker)].strip() if marker in w else w for w in whole] and cut != whole
+    with serve_in_thread(HumpbackServer({"random": random_runner})) as server:
+        assert OpenAIEngine(server.url, "random", batch_size=3, template="inst").generate(asks, greedy) == cut

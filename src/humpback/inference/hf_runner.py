@@ -26,7 +26,7 @@ from humpback import prompts
 from humpback.inference.config import DecodeConfig
 from humpback.models import factory
 from humpback.models.config import ModelConfig
-from humpback.models.templates import format_prompt
+from humpback.models.templates import format_prompt, turn_markers
 
 
 MIN_SHARED_PREFIX = 16  # tokens: below this a shared prefix saves less than its extra forward pass costs
@@ -126,7 +126,8 @@ class HFRunner:
         """The pipeline engine's call: one text per prompt, batched by length (`length_batches`)."""
         out = [""] * len(prompts_)
         for b, idx in length_batches(prompts_, self.batch_size):
-            done = self.complete([prompts_[i] for i in idx], decode.max_new_tokens, decode.temperature, decode.top_p, seed + b)
+            done = self.complete([prompts_[i] for i in idx], decode.max_new_tokens, decode.temperature, decode.top_p, seed + b,
+                                 stop=turn_markers(self.template))
             for i, c in zip(idx, done):
                 out[i] = c.text.strip()
         return out

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import openai
 
 from humpback.inference.config import DecodeConfig
+from humpback.models.templates import turn_markers
 
 log = logging.getLogger("humpback")
 T = TypeVar("T")
@@ -132,8 +133,9 @@ class OpenAIEngine:
 
         def batch(n: int, job: tuple[int, list[int]]) -> list[str]:
             start, idx = job
+            stop = turn_markers(self.template)
             resp = self._complete(n, [prompts[i] for i in idx], max_tokens=decode.max_new_tokens, temperature=decode.temperature,
-                                  top_p=decode.top_p if sample else 1.0, seed=seed + start)
+                                  top_p=decode.top_p if sample else 1.0, seed=seed + start, **({"stop": stop} if stop else {}))
             texts = [""] * len(idx)
             for choice in resp.choices:
                 texts[choice.index] = choice.text.strip()

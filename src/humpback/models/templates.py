@@ -8,6 +8,14 @@ from typing import Any
 from humpback.prompts import inst_prompt
 
 TEMPLATES = ("inst", "chat_template")
+# Where a model's turn ends besides its EOS token: the `[INST]` format has no end-of-turn token, so a model
+# that has not learned to stop writes the next turn ("[INST] ...") or, writing an instruction, the answer
+# ("[/INST] ..."). Every engine cuts there, as chat servers cut at their template's stop strings.
+TURN_MARKERS = {"inst": ("[INST]", "[/INST]"), "chat_template": ()}
+
+
+def turn_markers(template: str) -> list[str]:
+    return list(TURN_MARKERS[template])
 
 
 def format_prompt(message: str, template: str, tokenizer: Any = None) -> str:

@@ -17,7 +17,7 @@ from humpback.models.config import ModelConfig
 from humpback.stages import files
 from humpback.stages.context import RunContext
 from humpback.stages.models import model_dir
-from humpback.stages.sharded import GENERATION_KEY, map_in_shards
+from humpback.stages.sharded import GENERATION_KEY, GENERATION_VERSION, map_in_shards
 
 
 def shard_seed(base: int, chunk: list[dict[str, Any]]) -> int:
@@ -49,4 +49,4 @@ def augment(ctx: RunContext, model_cfg: ModelConfig, backward_art: Artifact, seg
         return {"segments": len(segs), "candidates": len(kept), "empty_instructions": len(rows) - len(kept), **shards}
 
     config = ctx.config("augment", "generate.instruction", *GENERATION_KEY)
-    return ctx.stage("augment", "augment", 1, config, {"M_yx": backward_art, "segments": segments_art}, run)
+    return ctx.stage("augment", "augment", GENERATION_VERSION, config, {"M_yx": backward_art, "segments": segments_art}, run)

@@ -22,7 +22,7 @@ from humpback.stages import files
 from humpback.stages.augment import shard_seed
 from humpback.stages.context import RunContext
 from humpback.stages.models import model_dir
-from humpback.stages.sharded import GENERATION_KEY, map_in_shards
+from humpback.stages.sharded import GENERATION_KEY, GENERATION_VERSION, map_in_shards
 
 SCORE_TOKENS = [" 1", " 2", " 3", " 4", " 5"]
 
@@ -86,7 +86,7 @@ def curate(ctx: RunContext, name: str, model_cfg: ModelConfig, curator_art: Arti
 
     config = ctx.config("curate.mode", "curate.slot_layout", "curate.samples", "curate.decode", "curate.limit",
                         *GENERATION_KEY)
-    return ctx.stage(name, "curate", 1, config, {"curator": curator_art, "candidates": candidates_art}, run)
+    return ctx.stage(name, "curate", GENERATION_VERSION, config, {"curator": curator_art, "candidates": candidates_art}, run)
 
 
 def oracle_scores(ctx: RunContext, world_art: Artifact | None, candidates_art: Artifact, check_instruction: bool = False) -> Artifact:

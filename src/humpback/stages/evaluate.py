@@ -24,7 +24,7 @@ from humpback.models.config import ModelConfig
 from humpback.stages import files
 from humpback.stages.context import RunContext
 from humpback.stages.models import model_dir
-from humpback.stages.sharded import GENERATION_KEY, map_in_shards
+from humpback.stages.sharded import GENERATION_KEY, GENERATION_VERSION, map_in_shards
 
 
 def generate_answers(ctx: RunContext, name: str, model_cfg: ModelConfig, model_art: Artifact, eval_art: Artifact,
@@ -53,7 +53,7 @@ def generate_answers(ctx: RunContext, name: str, model_cfg: ModelConfig, model_a
                 "empty_outputs": sum(1 for n in lengths if n == 0), **shards}
 
     config = {"inference_tags": tag_mode, **ctx.config("generate.answer", *GENERATION_KEY)}
-    return ctx.stage(f"gen {name}", "generate", 1, config, {"model": model_art, "eval": eval_art}, run, model=name)
+    return ctx.stage(f"gen {name}", "generate", GENERATION_VERSION, config, {"model": model_art, "eval": eval_art}, run, model=name)
 
 
 def judge_answers(ctx: RunContext, name: str, answers_art: Artifact, eval_art: Artifact) -> Artifact:

@@ -20,6 +20,9 @@ log = logging.getLogger("humpback")
 # tensor-parallel servers sum in another order. Where servers run and how many (base_url, servers.*,
 # data_parallel, max_concurrency) is operational and left out: a batch's reply does not depend on them.
 GENERATION_KEY = ("generate.engine", "generate.seed", "generate.batch_size", "generate.shard_size", "generate.tensor_parallel")
+# The version of every stage that generates (augment, curate, generate): raised when the engines' output
+# changes for the same config (2: a turn ends at the template's turn markers, models.templates).
+GENERATION_VERSION = 2
 
 
 def progress_bar() -> Progress:
