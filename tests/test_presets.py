@@ -202,3 +202,16 @@ def test_paper_7b_plan_warns_about_unset_inputs_and_a_run_stops(no_input_env, tm
     with pytest.raises(ValueError, match=r"input paths not set: data\.corpus\.paths .*HUMPBACK_WARC.*eval\.set\.path"):
         run_job(run, job_dir=str(tmp_path / "run"))
     assert not any((tmp_path / "cache").rglob("manifest.json"))  # nothing ran
+
+
+def test_toy_cpu_focused_is_toy_cpu_long_with_unpadded_blocks_more_articles_and_gentle_fine_tunes() -> None:
+    long, focused = flat(resolved(["experiment=toy_cpu_long"])), flat(resolved(["experiment=toy_cpu_focused"]))
+    assert long.keys() == focused.keys()
+    assert {k: (long[k], focused[k]) for k in long if long[k] != focused[k]} == {
+        "experiment_name": ("toy_cpu_long", "toy_cpu_focused"),
+        "data.world.min_block_chars": (250, 100),
+        "data.segment.min_chars": (200, 100),
+        "data.world.articles_per_entity": (3, 6),
+        "train.lr": (1e-3, 1e-4),
+        "train.lr_end": (1e-4, 1e-5),
+    }
