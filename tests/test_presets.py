@@ -204,7 +204,7 @@ def test_paper_7b_plan_warns_about_unset_inputs_and_a_run_stops(no_input_env, tm
     assert not any((tmp_path / "cache").rglob("manifest.json"))  # nothing ran
 
 
-def test_toy_cpu_focused_is_toy_cpu_long_with_unpadded_blocks_more_articles_and_gentle_fine_tunes() -> None:
+def test_toy_cpu_focused_is_toy_cpu_long_with_unpadded_blocks_gentler_fine_tunes_and_greedy_ratings() -> None:
     long, focused = flat(resolved(["experiment=toy_cpu_long"])), flat(resolved(["experiment=toy_cpu_focused"]))
     assert long.keys() == focused.keys()
     assert {k: (long[k], focused[k]) for k in long if long[k] != focused[k]} == {
@@ -212,6 +212,8 @@ def test_toy_cpu_focused_is_toy_cpu_long_with_unpadded_blocks_more_articles_and_
         "data.world.min_block_chars": (250, 100),
         "data.segment.min_chars": (200, 100),
         "data.world.articles_per_entity": (3, 6),
-        "train.lr": (1e-3, 1e-4),
-        "train.lr_end": (1e-4, 1e-5),
+        "train.lr": (1e-3, 3e-4),
+        "train.lr_end": (1e-4, 3e-5),
+        "curate.decode.temperature": (1.0, 0.0),
+        "eval.inference_tags": ("S_a+S_w", "S_a"),
     }
