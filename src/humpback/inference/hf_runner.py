@@ -174,7 +174,7 @@ class HFRunner:
             if self.tok.eos_token_id in ids:
                 ids, finish = ids[: ids.index(self.tok.eos_token_id)], "stop"
             text = self.tok.decode(ids, skip_special_tokens=True)
-            tokens = [self.tok.decode([i]) for i in ids] if want_logprobs or stop else []
+            tokens = [self.tok.decode([i]) for i in ids] if want_logprobs else []
             chosen = [_finite(float(logprobs[s][row, i])) for s, i in enumerate(ids)] if want_logprobs else []
             top: list[list[tuple[str, float]]] = []
             for s in range(len(ids) if k > 0 else 0):
@@ -184,10 +184,8 @@ class HFRunner:
             cut = min((text.find(s) for s in stop if s and s in text), default=-1)
             if cut >= 0:
                 text, finish = text[:cut], "stop"
-                n_tokens = _tokens_within(tokens, cut)
+                n_tokens = _tokens_within(tokens or [self.tok.decode([i]) for i in ids], cut)  # decoded only when cut
                 tokens, chosen, top = tokens[:n_tokens], chosen[:n_tokens], top[:n_tokens]
-            if not want_logprobs:
-                tokens = []
             results.append(Completion(text, finish, lengths[row], tokens, chosen, top, n_tokens))
         return results
 

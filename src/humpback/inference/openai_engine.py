@@ -130,10 +130,10 @@ class OpenAIEngine:
         from humpback.inference.hf_runner import length_batches
 
         sample = decode.temperature > 0
+        stop = turn_markers(self.template)
 
         def batch(n: int, job: tuple[int, list[int]]) -> list[str]:
             start, idx = job
-            stop = turn_markers(self.template)
             resp = self._complete(n, [prompts[i] for i in idx], max_tokens=decode.max_new_tokens, temperature=decode.temperature,
                                   top_p=decode.top_p if sample else 1.0, seed=seed + start, **({"stop": stop} if stop else {}))
             texts = [""] * len(idx)
