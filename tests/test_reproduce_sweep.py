@@ -44,18 +44,23 @@ def sweep_params() -> dict[str, list[str]]:
     return {o.get_key_element(): list(o.sweep_string_iterator()) for o in parsed}
 
 
-@pytest.fixture(scope="module")
-def points() -> dict[str, dict[str, str]]:
-    """Every point's ablation axes (canonical), composed as `humpback -cd sweeps -cn reproduce_cpu --cfg job`."""
+# The sweep's own world, and a preset that asks with another inference prompt (S_a) than the paper's
+EXPERIMENTS = ("toy_cpu_long", "toy_cpu_focused")
+
+
+@pytest.fixture(scope="module", params=EXPERIMENTS)
+def points(request) -> dict[str, dict[str, str]]:
+    """Every point's ablation axes (canonical), composed as
+    `humpback -cd sweeps -cn reproduce_cpu experiment=<preset> --cfg job`."""
     register_resolvers()
     register_configs()
     out = {}
     with initialize_config_dir(config_dir=str(SWEEPS_DIR), version_base="1.3"):
         for point in sweep_params()["+contrast"]:
             cfg = compose(config_name=NAME, overrides=[f"hydra.searchpath=[file://{conf_dir()}]", f"+contrast={point}",
-                                                       "seed=2"])
-            assert cfg.experiment_name == "toy_cpu_long" and list(cfg.logger.wandb.tags) == [NAME], point
-            assert cfg.data.world.n_pages == 192 and cfg.pretrain.steps == 2400, point  # the wider web
+                                                       "seed=2", f"experiment={request.param}"])
+            assert cfg.experiment_name == request.param and list(cfg.logger.wandb.tags) == [NAME], point
+            assert cfg.data.world.n_pages == 192 and cfg.pretrain.steps >= 2400, point  # the wider web
             assert cfg.student.size == 100 and cfg.seed == 2, point  # one N for every point; the replicate seed
             out[point] = {k: canon(v) for k, v in ablation_axes(cfg).items()}
     return out
