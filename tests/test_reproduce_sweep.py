@@ -44,7 +44,7 @@ def sweep_params() -> dict[str, list[str]]:
     return {o.get_key_element(): list(o.sweep_string_iterator()) for o in parsed}
 
 
-# The sweep's own world, and a preset that asks with another inference prompt (S_a) than the paper's
+# The sweep's own world, and a preset whose students are asked with S_a rather than the paper's S_a+S_w
 EXPERIMENTS = ("toy_cpu_long", "toy_cpu_focused")
 
 
@@ -60,7 +60,7 @@ def points(request) -> dict[str, dict[str, str]]:
             cfg = compose(config_name=NAME, overrides=[f"hydra.searchpath=[file://{conf_dir()}]", f"+contrast={point}",
                                                        "seed=2", f"experiment={request.param}"])
             assert cfg.experiment_name == request.param and list(cfg.logger.wandb.tags) == [NAME], point
-            assert cfg.data.world.n_pages == 192 and cfg.pretrain.steps >= 2400, point  # the wider web
+            assert cfg.data.world.n_pages == 192 and cfg.pretrain.steps == 2400, point  # the wider web
             assert cfg.student.size == 100 and cfg.seed == 2, point  # one N for every point; the replicate seed
             out[point] = {k: canon(v) for k, v in ablation_axes(cfg).items()}
     return out
