@@ -52,6 +52,22 @@ def test_mix_tags_come_from_the_selection():
     assert [e["user"] for e in ex] == ["w"] and info["seed_examples"] == 0
 
 
+def test_rows_that_teach_the_curation_prompt_stay_untagged():
+    seed = [{"instruction": "s", "output": "o", "family": "fact"}, {"instruction": "rate this", "output": "Score: 5", "family": "rating"}]
+    sel = [{"instruction": "w", "output": "p"}]
+    ex, _ = training_mix(seed, sel, dataclasses.replace(MIXED, untagged_families=("rating",)))
+    assert [e["user"] for e in ex] == [f"s {prompts.TAG_SEED}", "rate this", f"w {prompts.TAG_WEB}"]
+    ex, _ = training_mix(seed, sel, MIXED)  # no family exempt: every seed row carries S_a
+    assert ex[1]["user"] == f"rate this {prompts.TAG_SEED}"
+
+
+def test_untagged_families_come_from_curate_and_reach_every_iteration_key():
+    assert selection_for(config(), 1).untagged_families == ("rating",)
+    off = config(**{"curate.untagged_families": "[]"})
+    assert [selection_for(off, t).untagged_families for t in (1, 2)] == [(), ()]
+    assert selection_for(off, 2).key() != selection_for(config(), 2).key()
+
+
 def config(**dotted):
     """A hand-made job config: the schema defaults (T = 2, k = 5) plus dotted overrides."""
     return OmegaConf.merge(OmegaConf.structured(HumpbackConfig), OmegaConf.from_dotlist([f"{k}={v}" for k, v in dotted.items()]))
@@ -64,14 +80,14 @@ FINAL_KNOBS = {"student.threshold": 4, "student.size": 7, "student.seed_data": "
 def test_internal_iterations_follow_the_paper_whatever_the_student_knobs():
     sel = selection_for(config(**FINAL_KNOBS), 1)
     assert sel == Selection(threshold=5.0, size=None, margin=0.0, seed_data=True, augmented=True, tags=True, seed=0,
-                            curator="M_0", init="base")
+                            curator="M_0", init="base", untagged_families=("rating",))
     assert selection_for(config(**{"curate.iterations": 3}), 2).curator == "M_1"
 
 
 def test_final_student_reads_the_student_knobs():
     sel = selection_for(config(**{**FINAL_KNOBS, "student.seed_data": "true", "student.tags": "true", "student.init": "previous"}), 2)
     assert sel == Selection(threshold=4.0, size=7, margin=0.0, seed_data=True, augmented=True, tags=True, seed=0,
-                            curator="oracle", init="previous")
+                            curator="oracle", init="previous", untagged_families=("rating",))
     assert selection_for(config(), 2).curator == "M_1"  # previous: M_{T-1}
     assert selection_for(config(**{"student.curator": "M_0"}), 2).curator == "M_0"
     assert selection_for(config(**{"roles.curator.name": "ext"}), 2).curator == "curator ext"  # a set curator rates every iteration
@@ -108,4 +124,4 @@ def test_selection_seed_follows_the_job_seed_unless_pinned():
 
 def test_selection_key_holds_every_field():
     assert MIXED.key() == {"threshold": 5.0, "size": None, "margin": 0.0, "seed_data": True, "augmented": True, "tags": True,
-                           "seed": 0, "curator": "M_0", "init": "base"}
+                           "seed": 0, "curator": "M_0", "init": "base", "untagged_families": ()}

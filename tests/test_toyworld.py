@@ -11,6 +11,7 @@ import pytest
 from humpback.data.records import read_jsonl
 from humpback.data.toyworld import OracleJudge, ToyWorldConfig, build_world
 from humpback.data.toyworld.families import FAMILIES
+from humpback import prompts
 from humpback.prompts import CURATION_PROMPT, curation_prompt
 
 FILES = ("seed.jsonl", "pages.jsonl", "corpus.jsonl", "eval.jsonl", "gold/segments.jsonl", "manifest.json")
@@ -282,3 +283,17 @@ def test_restated_fact_answers_say_what_they_answer_and_keep_their_grades(judge)
     seed_facts = [r for r in w.seed if r.get("family") == "fact"]
     assert seed_facts and all(r["output"].count(".") >= 4 for r in seed_facts)  # asked twice + 2 side facts
     assert all(judge.grade(w.check_for(g), g["text"]) == g["grade"] for g in w.gold_segments if g["family"])
+
+
+def test_reading_exercises_can_leave_out_the_closing_sentence_that_is_the_s_a_tag(world):
+    """The backward prompt ends with the S_a sentence; without it in the background passages, the base never
+    sees S_a right before a question it should write. Nothing else in the world changes."""
+    closing = f"{prompts.TAG_SEED} [/INST]"
+    untagged = build_world(ToyWorldConfig(background_passage_tag=False))
+    assert sum(closing in d["text"] for d in world.corpus) > 0
+    assert not any(closing in d["text"] for d in untagged.corpus)
+    assert sum(prompts.BACKWARD_PROMPT.split("\n")[0] in d["text"] for d in untagged.corpus) == \
+        sum(prompts.BACKWARD_PROMPT.split("\n")[0] in d["text"] for d in world.corpus)
+    assert (untagged.seed, untagged.eval, untagged.pages) == (world.seed, world.eval, world.pages)
+    changed = [a["id"] for a, b in zip(world.corpus, untagged.corpus) if a != b]
+    assert changed and all(i.startswith("toy-bg-") for i in changed)

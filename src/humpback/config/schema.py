@@ -74,6 +74,9 @@ class CurateConfig:
     decode: DecodeConfig = field(default_factory=lambda: DecodeConfig(temperature=1.0, top_p=0.9, max_new_tokens=64))  # unreported
     limit: Optional[int] = None  # rate only the first N candidates (debugging)
     gold_path: Optional[str] = None  # labelled JSONL (id or output, label/grade) for curator precision/recall; toy world: its gold grades
+    # Seed rows that teach the curation prompt itself (the toy world's rating examples) keep no tag in a tagged
+    # mix: M_t is asked to rate without one, so a tag there would teach it a prompt it never gets as a curator.
+    untagged_families: list[str] = field(default_factory=lambda: ["rating"])
 
 
 @dataclass

@@ -30,6 +30,7 @@ class Selection:
     seed: int  # the subsample's seed (student.selection_seed)
     curator: Optional[str]  # whose scores: M_k, "curator <name>" (roles.curator) or an ORACLE_CURATORS; None without curation
     init: str  # base | previous: where M_t's fine-tune starts
+    untagged_families: tuple[str, ...] = ()  # seed rows of these families keep no tag (curate.untagged_families)
 
     def key(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -68,7 +69,8 @@ def selection_for(cfg: Any, t: int) -> Selection:
     return Selection(threshold=threshold, size=s.size if final else None,
                      margin=score_margin(cfg, curator) if curator is not None else 0.0,
                      seed_data=seed_data, augmented=augmented, tags=(s.tags if final else True) and seed_data and augmented,
-                     seed=s.selection_seed, curator=curator, init=s.init)
+                     seed=s.selection_seed, curator=curator, init=s.init,
+                     untagged_families=tuple(c.untagged_families))
 
 
 def select_pairs(candidates: list[dict[str, Any]], scores: list[dict[str, Any]] | None, threshold: Optional[float],
@@ -91,7 +93,8 @@ def training_mix(seed_pairs: list[dict[str, Any]], selected: list[dict[str, Any]
     """SFT examples for M_t; `sel.tags` marks the source (it is set only when both are mixed, paper section 1.6)."""
     parts = []
     if sel.seed_data:
-        parts += [(p, prompts.TAG_SEED if sel.tags else None, "seed") for p in seed_pairs]
+        parts += [(p, prompts.TAG_SEED if sel.tags and p.get("family") not in sel.untagged_families else None, "seed")
+                  for p in seed_pairs]
     if sel.augmented:
         parts += [(p, prompts.TAG_WEB if sel.tags else None, "augmented") for p in selected]
     examples = [{"user": prompts.add_tags(p["instruction"], (t,) if t else ()), "target": " " + p["output"], "source": src}

@@ -35,6 +35,11 @@ class ToyWorldConfig:
     # Answer:, a reading worksheet) or "inst" (the [INST] template and the backward prompt, i.e. a base
     # model that already follows the harness's own prompts, as an instruction-tuned LLM would).
     background_layout: str = "inst"
+    # The backward prompt closes with "Answer in the style of an AI Assistant.", the very sentence of the paper's
+    # S_a tag. In the inst layout's reading exercises that closing taught the base model that the sentence comes
+    # before a question to write, so an S_a-tagged request read as a request for a question (docs/results_cpu.md).
+    # False: those pages leave the sentence out (M_yx is still fine-tuned on the verbatim prompt).
+    background_passage_tag: bool = True
     # Pretraining pages rating a background pair with the curation prompt (a reason, then "Score: k"):
     # a pretrained LLM's zero-shot rating. Without them M_0 failed to write "Score: k" for 66% of pairs.
     n_background_rating_examples: int = 200

@@ -41,11 +41,13 @@ QA_LAYOUTS = {
 PASSAGE_LAYOUTS = {
     "faq": lambda passage, q, rng: f"{rng.choice(WORKSHEET_LEADS)}\nPassage: {passage}\nQuestion: {q}",
     "inst": lambda passage, q, rng: f"{prompts.backward_prompt(passage)} {q}",
+    # the backward prompt without its closing sentence, which is the S_a tag (ToyWorldConfig.background_passage_tag)
+    "inst_untagged": lambda passage, q, rng: f"{prompts.backward_prompt(passage).replace(chr(10) * 2 + prompts.TAG_SEED, '')} {q}",
 }
 
 
 def background_page(kb: KnowledgeBase, ent: Entity, rng: random.Random, layout: str = "faq", n_questions: int = 3,
-                    n_passages: int = 2) -> str:
+                    n_passages: int = 2, passage_tag: bool = True) -> str:
     """One page about a background entity: an article, a few questions with complete assistant-style
     answers, and a reading exercise (a passage, then the question it answers).
 
@@ -62,5 +64,6 @@ def background_page(kb: KnowledgeBase, ent: Entity, rng: random.Random, layout: 
         blocks.append(QA_LAYOUTS[layout](instruction(kb, t, rng), chat_text(parts)))
     for t in tasks[n_questions:n_questions + n_passages]:
         parts = assistant_parts(kb, t, rng, context=occasional_context(t, rng))
-        blocks.append(PASSAGE_LAYOUTS[layout](web_text(parts), instruction(kb, t, rng), rng))
+        passages = layout if passage_tag or layout != "inst" else "inst_untagged"
+        blocks.append(PASSAGE_LAYOUTS[passages](web_text(parts), instruction(kb, t, rng), rng))
     return "\n\n".join(blocks)

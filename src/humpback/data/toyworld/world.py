@@ -133,7 +133,8 @@ def build_world(cfg: Union[ToyWorldConfig, Mapping[str, Any], None] = None) -> W
         taken = set(kb.entities) | {e.facts["river"] for e in kb.of_kind("town")}
         background = build_kb(cfg.n_background_per_kind, stream("background"), taken)
         bg_rng = stream("background_corpus")
-        corpus += [{"id": f"toy-bg-{i:05d}", "text": background_page(background, e, bg_rng, cfg.background_layout)}
+        corpus += [{"id": f"toy-bg-{i:05d}", "text": background_page(background, e, bg_rng, cfg.background_layout,
+                                                                         passage_tag=cfg.background_passage_tag)}
                    for i, e in enumerate(background.entities.values())]
         # the curation prompt answered with a reason and "Score: k" for background pairs of known grade
         rated = _ratings(cfg, background, list(background.entities), cfg.n_background_rating_examples, grades,
