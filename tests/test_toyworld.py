@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from humpback.data.records import read_jsonl
 from humpback.data.toyworld import OracleJudge, ToyWorldConfig, build_world
-from humpback.data.toyworld.families import FAMILIES
+from humpback.data.toyworld.families import FAMILIES, make_check, tasks_for
+from humpback.data.toyworld.requests import Request, RequestParser
 from humpback import prompts
 from humpback.prompts import CURATION_PROMPT, curation_prompt
 
@@ -39,12 +39,6 @@ def test_same_config_writes_identical_bytes_and_another_seed_differs(written, tm
     build_world(ToyWorldConfig(seed=1)).write(tmp_path / "other")
     other = _bytes(tmp_path / "other")
     assert all(other[name] != data for name, data in _bytes(written).items() if name != "manifest.json")
-
-
-def test_default_build_is_fast():
-    start = time.perf_counter()
-    build_world(ToyWorldConfig(seed=7))
-    assert time.perf_counter() - start < 5.0
 
 
 def test_default_sizes_are_tiny(world):
@@ -153,6 +147,28 @@ def test_rating_examples_use_the_verbatim_prompt_and_end_with_a_score(world):
         grades.append(int(last[-1]))
         assert len(r["instruction"]) + len(r["output"]) < 3200
     assert sorted(set(grades)) == [1, 2, 3, 4, 5]
+
+
+def test_mismatched_rating_examples_pair_a_good_answer_with_another_request_rated_1(world, judge):
+    """The rubric's "not exactly what the user asked for": a grade-5 block under a request it does not answer."""
+    from humpback.data.toyworld.seedset import REASONS
+
+    mixed = build_world(ToyWorldConfig(rating_mismatch_share=0.5))
+    head = CURATION_PROMPT.split("<generated instruction>")[0]
+    rows = [r for r in mixed.seed if r["family"] == "rating" and r["output"].split("\n")[0] in REASONS["mismatch"]]
+    assert 10 <= len(rows) <= 30  # about half of 40
+    parser = RequestParser(list(mixed.kb.entities))
+    for r in rows:
+        x, y = r["instruction"][len(head):].split("\n\n", 1)
+        assert r["output"].endswith("Score: 1")
+        kb, requested = mixed.kb, parser.parse(x)
+        tasks = tasks_for(kb, r["entity"], list(kb.kinds[kb[r["entity"]].kind]))
+        asked = [t for t in tasks if Request(t.family, frozenset({t.entity, t.other} - {None}), t.attr) == requested]
+        assert asked and all(judge.grade(make_check(kb, t), y) == 1 for t in asked)
+        assert any(judge.grade(make_check(kb, t), y) == 5 for t in tasks)  # a perfect answer, to another request
+    background = [d for d in mixed.corpus if d["id"].startswith("toy-bg-rating-") and any(m in d["text"] for m in REASONS["mismatch"])]
+    assert background  # the base model's zero-shot rating skill includes the check too
+    assert not any(m in d["text"] for d in world.corpus for m in REASONS["mismatch"])  # off by default
 
 
 def test_rating_examples_can_be_disabled():

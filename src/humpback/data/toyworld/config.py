@@ -56,6 +56,10 @@ class ToyWorldConfig:
     fact_answers_restate: bool = False
     n_rating_examples: int = 40  # extra seed rows teaching the curation prompt's format ("Score: k"); 0 disables
     rating_max_output_chars: int = 480  # rated answers in those rows are at most this long (the prompt is ~2,200 chars)
+    # Share of the rating examples (seed and background) that pair a good answer with a request it does not
+    # answer, rated 1 (the rubric's "not exactly what the user asked for"). Without them no curator learns to
+    # check M_yx's instruction against its segment, only the segment itself (docs/results_cpu.md).
+    rating_mismatch_share: float = 0.0
     rating_slot_layout: str = "newline"  # humpback.prompts.CURATION_SLOT_LAYOUTS key used to fill the rating prompt
     n_pages: int = 64  # HTML pages of the synthetic web
     sections_per_page: list[int] = field(default_factory=lambda: [4, 6])  # graded header sections per page: [min, max]
@@ -88,7 +92,7 @@ def validate(cfg: ToyWorldConfig) -> None:
     """Raise ValueError naming the first knob out of range."""
     for name in ("seed_fraction", "junk_bait_header_share", "related_entity_share", "chrome_ad_share",
                  "chrome_comments_share", "chrome_quick_links_share", "eval_web_only_share",
-                 "reference_coverage", "reference_filler_share"):
+                 "reference_coverage", "reference_filler_share", "rating_mismatch_share"):
         value = getattr(cfg, name)
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"toy world: {name} must be in [0, 1], got {value}")

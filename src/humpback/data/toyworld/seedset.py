@@ -29,6 +29,8 @@ REASONS = {
     "repetition": ("The text repeats the same sentence and does not address the instruction.",),
     "offtopic": ("The text is about something else entirely and does not answer the instruction.",),
     "chatter": ("The text is chatter from a comment section, not an answer to the instruction.",),
+    "mismatch": ("The answer is well written, but it answers a different question from the one the user asked.",
+                 "The text is about another request than the instruction, so it does not give what the user asked for."),
 }
 
 
@@ -70,17 +72,28 @@ def seed_pairs(kb: KnowledgeBase, seed_entities: list[str], n: int, rng: random.
 
 
 def rating_examples(kb: KnowledgeBase, seed_entities: list[str], n: int, grades: list[int], rng: random.Random,
-                    min_chars: int, max_chars: int, layout: str, avoid_texts: set[str]) -> list[dict[str, Any]]:
-    """n rows {instruction: curation prompt of a fresh (x, y) with known grade, output: reason + Score}."""
+                    min_chars: int, max_chars: int, layout: str, avoid_texts: set[str],
+                    mismatch_share: float = 0.0) -> list[dict[str, Any]]:
+    """n rows {instruction: curation prompt of a fresh (x, y) with known grade, output: reason + Score}.
+    A `mismatch_share` of them pair a good answer with a request it does not answer (the rubric's "not
+    exactly what the user asked for"), rated 1: the mistake a backward model's instruction makes."""
     oracle = OracleJudge()
     rows = []
     for i in range(n):
-        grade = grades[i % len(grades)]
+        mismatch = mismatch_share > 0 and rng.random() < mismatch_share  # no draw at 0: the default world stays as it was
+        grade = 1 if mismatch else grades[i % len(grades)]
         for _ in range(50):
             name = rng.choice(seed_entities)
             partners = [p for p in seed_entities if kb[p].kind == kb[name].kind]
-            task = rng.choice(tasks_for(kb, name, partners))
-            if grade >= 2:
+            tasks = tasks_for(kb, name, partners)
+            task = rng.choice(tasks)
+            if mismatch:
+                made = graded_parts(kb, task, 5, rng, min_chars, max_chars)
+                if made is None:
+                    continue
+                parts, kind = made[0], "mismatch"
+                task = rng.choice([t for t in tasks if task_key(t) != task_key(task)])  # what the instruction asks
+            elif grade >= 2:
                 made = graded_parts(kb, task, grade, rng, min_chars, max_chars)
                 if made is None:
                     continue

@@ -154,7 +154,7 @@ def _ratings(cfg: ToyWorldConfig, kb: KnowledgeBase, names: list[str], n: int, g
              avoid: set[str]) -> list[dict[str, Any]]:
     """n rating examples about `names` with the world's length and slot-layout settings."""
     return rating_examples(kb, names, n, grades, rng, min(cfg.min_block_chars, cfg.rating_max_output_chars // 2),
-                           cfg.rating_max_output_chars, cfg.rating_slot_layout, avoid)
+                           cfg.rating_max_output_chars, cfg.rating_slot_layout, avoid, cfg.rating_mismatch_share)
 
 
 def _assert_no_leak(corpus: list[dict[str, Any]], evals: list[dict[str, Any]]) -> None:
