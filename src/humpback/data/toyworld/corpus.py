@@ -41,9 +41,9 @@ QA_LAYOUTS = {
 PASSAGE_LAYOUTS = {
     "faq": lambda passage, q, rng: f"{rng.choice(WORKSHEET_LEADS)}\nPassage: {passage}\nQuestion: {q}",
     "inst": lambda passage, q, rng: f"{prompts.backward_prompt(passage)} {q}",
-    # the backward prompt without its closing sentence, which is the S_a tag (ToyWorldConfig.background_passage_tag)
-    "inst_untagged": lambda passage, q, rng: f"{prompts.backward_prompt(passage).replace(chr(10) * 2 + prompts.TAG_SEED, '')} {q}",
 }
+# The backward prompt's closing sentence is the S_a tag; ToyWorldConfig.background_passage_tag=False leaves it out.
+_PASSAGE_TAG = f"\n\n{prompts.TAG_SEED} [/INST]"
 
 
 def background_page(kb: KnowledgeBase, ent: Entity, rng: random.Random, layout: str = "faq", n_questions: int = 3,
@@ -64,6 +64,6 @@ def background_page(kb: KnowledgeBase, ent: Entity, rng: random.Random, layout: 
         blocks.append(QA_LAYOUTS[layout](instruction(kb, t, rng), chat_text(parts)))
     for t in tasks[n_questions:n_questions + n_passages]:
         parts = assistant_parts(kb, t, rng, context=occasional_context(t, rng))
-        passages = layout if passage_tag or layout != "inst" else "inst_untagged"
-        blocks.append(PASSAGE_LAYOUTS[passages](web_text(parts), instruction(kb, t, rng), rng))
+        block = PASSAGE_LAYOUTS[layout](web_text(parts), instruction(kb, t, rng), rng)
+        blocks.append(block if passage_tag else block.replace(_PASSAGE_TAG, " [/INST]"))
     return "\n\n".join(blocks)
