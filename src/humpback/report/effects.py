@@ -51,10 +51,10 @@ def effects_table(name: str, title: str, effects: list[Effect], out: Path, paper
     if splits:
         t.notes.append(ACCURACY_NOTE)
     labels = [f"{e.contrast}: {e.label}" for e in effects]
-    t.figure = figures.effects(out / f"{name}.png", "Paired differences (win-rate points)", labels,
-                               [_point(e.diff) for e in effects])
+    t.figures.append(figures.effects(out / f"{name}.png", "Paired differences (win-rate points)", labels,
+                                     [_point(e.diff) for e in effects]))
     for s in splits:
-        t.extra_figures.append(figures.effects(out / f"{name}_accuracy_{s}.png", f"Paired differences (oracle accuracy, {s})",
-                                               labels, [_point(e.accuracy.get(s)) for e in effects],
-                                               xlabel=f"accuracy difference, {s} prompts (points), ± SE"))
+        t.figures.append(figures.effects(out / f"{name}_accuracy_{s}.png", f"Paired differences (oracle accuracy, {s})",
+                                         labels, [_point(e.accuracy.get(s)) for e in effects],
+                                         xlabel=f"accuracy difference, {s} prompts (points), ± SE"))
     return t

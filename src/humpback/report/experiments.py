@@ -117,9 +117,9 @@ def quality_vs_quantity(group: Group, out: Path, stem: str) -> list[Table]:
     if base:
         t.notes.append(f"seed only (M_0): {fmt_stats(base[1])}")
     t.notes.append("(k used): the selection held fewer pairs than N; all of them were used")
-    t.figure = figures.bar_groups(out / f"{stem}.png", "Quality vs quantity", [size_label(n) for n in ns], series,
-                                  "augmented examples N (requested; seed always included; n= pairs really used)",
-                                  hline=hline(base), labels=used)
+    t.figures.append(figures.bar_groups(out / f"{stem}.png", "Quality vs quantity", [size_label(n) for n in ns], series,
+                                        "augmented examples N (requested; seed always included; n= pairs really used)",
+                                        hline=hline(base), labels=used))
     effects = [effect(f"N={size_label(n)}", f"{curation_label(k)} − no curation", grid["none"][i], grid[k][i])
                for i, n in enumerate(ns) for k in ks if k != "none" and "none" in grid]
     return [t] + paired_tables(group, out, stem, effects)
@@ -158,8 +158,8 @@ def data_scaling(group: Group, out: Path, stem: str) -> list[Table]:
         series[label] += [(float(n), None) for j, n in zip(jobs, ns) if j is None and n != "none"]
     fit_t.notes.append("natural log; one point per distinct number of augmented examples actually used "
                        "(a requested N above what the selection holds repeats the same data and is left out)")
-    fit_t.figure = figures.curves(out / f"{stem}.png", "Data scaling", series, "augmented examples N (log scale)",
-                                  fits=fits)
+    fit_t.figures.append(figures.curves(out / f"{stem}.png", "Data scaling", series, "augmented examples N (log scale)",
+                                        fits=fits))
     return [fit_t, pts]
 
 
@@ -191,8 +191,8 @@ def joint_training(group: Group, out: Path, stem: str) -> list[Table]:
         t.records.append({"data": "seed only (M_0)", "status": "ok", "win_rate": base[1].win_rate,
                           "standard_error": base[1].standard_error,
                           "seed_standard_error": base[1].seed_standard_error, "n_seeds": base[1].n_seeds})
-    t.figure = figures.curves(out / f"{stem}.png", "Joint training", series, "augmented examples N (requested, log scale)",
-                              hline=hline(base))
+    t.figures.append(figures.curves(out / f"{stem}.png", "Joint training", series, "augmented examples N (requested, log scale)",
+                                    hline=hline(base)))
     effects = []
     for (seed, aug, k), jobs in mixes.items():
         if (seed, aug) != ("true", "true"):
@@ -273,7 +273,7 @@ def model_size(group: Group, out: Path, stem: str) -> list[Table]:
         t.records += [record(j, model=s, size=n) for j, n in zip(jobs, ns)]
         for j, n in zip(jobs, ns):
             series[f"N={size_label(n)}"].append(point(j))
-    t.figure = figures.bar_groups(out / f"{stem}.png", "Model size", sizes, series, "student model")
+    t.figures.append(figures.bar_groups(out / f"{stem}.png", "Model size", sizes, series, "student model"))
     return [t]
 
 
@@ -295,8 +295,8 @@ def iterations(group: Group, out: Path, stem: str) -> list[Table]:
         t.records.append({**record(j, iterations=T), "parse_failure_rate": rate})
         if T != "none":
             pts.append((float(T), point(j)))
-    t.figure = figures.curves(out / f"{stem}.png", "Self-curation iterations", {"final model M_T": pts},
-                              "iterations T", log_x=False)
+    t.figures.append(figures.curves(out / f"{stem}.png", "Self-curation iterations", {"final model M_T": pts},
+                                    "iterations T", log_x=False))
     effects = [effect("iterations", f"M_{T} − M_0", j, j, "M_0") for T, j in finals if T not in ("0", "none")]
     return [t] + paired_tables(group, out, stem, effects)
 

@@ -102,7 +102,7 @@ def parse_failures(groups: list[Group], out: Path) -> Optional[Table]:
     if not t.rows:
         return None
     if panels:
-        t.figure = figures.histograms(out / "score_histograms.png", "Self-curation score histograms", panels[:12])
+        t.figures.append(figures.histograms(out / "score_histograms.png", "Self-curation score histograms", panels[:12]))
         if len(panels) > 12:
             t.notes.append(f"{len(panels)} curation runs; the histogram figure shows the first 12")
     return t

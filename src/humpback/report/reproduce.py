@@ -146,7 +146,8 @@ def contrast_table(group: Group, out: Path, stem: str, c: Contrast, configs: lis
     paper_notes = [p.note for p in (paper_win_rate(c.name, a.label) for a in arms) if p is not None and p.note]
     t.notes += [f"paper: {n}" for n in dict.fromkeys(paper_notes)]
     error = "SE across seeds" if requested > 1 else "per-prompt SE"
-    t.figure = figures.contrast(out / f"{t.name}.png", c.title, [a.label for a in arms], points, diffs, c.reference, error)
+    t.figures.append(figures.contrast(out / f"{t.name}.png", c.title, [a.label for a in arms], points, diffs,
+                                      c.reference, error))
     return t
 
 

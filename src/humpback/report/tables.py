@@ -61,12 +61,7 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)  # markdown cells, already formatted
     records: list[dict[str, Any]] = field(default_factory=list)  # CSV rows
     notes: list[str] = field(default_factory=list)
-    figure: Optional[Path] = None  # PNG drawn from the same numbers
-    extra_figures: list[Path] = field(default_factory=list)  # more of them (another metric)
-
-    @property
-    def figures(self) -> list[Path]:
-        return ([self.figure] if self.figure is not None else []) + self.extra_figures
+    figures: list[Path] = field(default_factory=list)  # PNGs drawn from the same numbers (one per metric)
 
     def markdown(self) -> str:
         lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |",
