@@ -451,3 +451,13 @@ def test_reproduction_pairs_oracle_accuracy_on_toy_world_runs(tmp_path):
     assert row[7:11] == ["+50.00 ± 22.36", "2.2", "+75.00 ± 25.00", "3.0"]
     assert (out / "reproduce_effects_accuracy_web-only.png").read_bytes()[:8] == PNG
     assert "(reproduce_effects_accuracy_web-only.png)" in (out / "reproduce_effects.md").read_text()
+
+
+def test_jobs_of_two_pretraining_budgets_are_two_configurations_not_replicates(tmp_path):
+    jobs = [summary(w, seed=0) for w in (20.0, 40.0)]
+    for job, steps in zip(jobs, (600, 2400)):
+        job["axes"]["pretrain_steps"] = steps
+    root = write_sweep(tmp_path / "mr", "config", jobs, {"pretrain.steps": "600,2400"})
+    [group] = load_groups([root])
+    assert len({j.configuration for j in group.jobs}) == 2
+    assert "pretrain_steps" in group.varying()

@@ -22,6 +22,10 @@ AXES: dict[str, str] = {
     "augmented": "student.augmented",
     "curation_mode": "curate.mode",
     "curator": "student.curator",
+    # what the world and the base model are: jobs of two presets, or two pretraining budgets, are never replicates
+    "experiment_name": "experiment_name",
+    "pretrain_steps": "pretrain.steps",
+    "world_pages": "data.world.n_pages",
     "seed": "seed",
 }
 REPLICATE_AXIS = "seed"
