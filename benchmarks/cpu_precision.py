@@ -26,14 +26,14 @@ def main() -> None:
     ap.add_argument("--modes", default="fp32,bf16", help="comma-separated: fp32, bf16, compile")
     args = ap.parse_args()
     modes = ["fp32"] + [m for m in args.modes.split(",") if m != "fp32"]  # fp32 is the baseline
-    models, optimizers, forward = {}, {}, {}
+    optimizers, forward = {}, {}
     for mode in modes:
         torch.manual_seed(0)  # the same initial weights in every mode
-        models[mode] = LlamaForCausalLM(LlamaConfig(
+        model = LlamaForCausalLM(LlamaConfig(
             vocab_size=2048, hidden_size=args.hidden, intermediate_size=3 * args.hidden, num_hidden_layers=args.layers,
             num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=1024))
-        optimizers[mode] = torch.optim.AdamW(models[mode].parameters(), lr=1e-3)
-        forward[mode] = torch.compile(models[mode]) if mode == "compile" else models[mode]
+        optimizers[mode] = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        forward[mode] = torch.compile(model) if mode == "compile" else model
     batch = torch.randint(0, 2048, (16, 256))
     times: dict[str, list[float]] = {m: [] for m in modes}
     first: dict[str, float] = {}

@@ -7,6 +7,10 @@ from omegaconf import DictConfig
 
 from humpback.config.schema import register_configs
 from humpback.paths import conf_dir, register_resolvers
+from humpback.prompts import CURATION_PROMPT
+
+# The curation prompt's fixed opening, before its first slot: how a rating row is told from other rows.
+RATING_PROMPT_HEAD = CURATION_PROMPT.split("<generated instruction>")[0]
 
 # A pipeline small enough for the test suite: every stage runs, on a handful of rows.
 TEST_SCALE = [

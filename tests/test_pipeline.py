@@ -11,8 +11,8 @@ from humpback.app import run_job
 from humpback.data.records import read_jsonl
 from humpback.evaluation.annotations import read_annotations
 from humpback.evaluation.metrics import win_rate_metrics
-from humpback.prompts import CURATION_PROMPT, TAG_SEED, TAG_WEB
-from tests.helpers import TEST_SCALE, compose_config
+from humpback.prompts import TAG_SEED, TAG_WEB
+from tests.helpers import RATING_PROMPT_HEAD, TEST_SCALE, compose_config
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +79,7 @@ def test_student_training_data_is_tagged(first_run):
     assert len(seed_rows) == summary["data"]["seed"]["count"] + summary["data"]["seed_rating_examples"]["count"]
     assert summary["data"]["seed_rating_examples"]["count"] == 10  # TEST_SCALE's data.world.n_rating_examples
     # the rating rows teach the curation prompt, which M_t is asked untagged (curate.untagged_families)
-    rating = [t for t in seed_rows if t["user"].startswith(CURATION_PROMPT.split("<generated instruction>")[0])]
+    rating = [t for t in seed_rows if t["user"].startswith(RATING_PROMPT_HEAD)]
     assert len(rating) == 10 and not any(TAG_SEED in t["user"] for t in rating)
     assert all(t["user"].endswith(f" {TAG_SEED}") for t in seed_rows if t not in rating)
     assert all(t["user"].endswith(f" {TAG_WEB}") for t in web_rows)

@@ -12,7 +12,8 @@ from humpback.data.toyworld import OracleJudge, ToyWorldConfig, build_world
 from humpback.data.toyworld.families import FAMILIES, make_check, tasks_for
 from humpback.data.toyworld.requests import Request, RequestParser
 from humpback import prompts
-from humpback.prompts import CURATION_PROMPT, curation_prompt
+from humpback.prompts import curation_prompt
+from tests.helpers import RATING_PROMPT_HEAD
 
 FILES = ("seed.jsonl", "pages.jsonl", "corpus.jsonl", "eval.jsonl", "gold/segments.jsonl", "manifest.json")
 
@@ -134,7 +135,7 @@ def test_gold_matches_what_the_project_segmenter_extracts(world):
 def test_rating_examples_use_the_verbatim_prompt_and_end_with_a_score(world):
     rows = [r for r in world.seed if r["family"] == "rating"]
     assert len(rows) == 40
-    head = CURATION_PROMPT.split("<generated instruction>")[0]
+    head = RATING_PROMPT_HEAD
     page_blocks = {g["text"] for g in world.gold_segments}
     grades = []
     for r in rows:
@@ -154,7 +155,7 @@ def test_mismatched_rating_examples_pair_a_good_answer_with_another_request_rate
     from humpback.data.toyworld.seedset import REASONS
 
     mixed = build_world(ToyWorldConfig(rating_mismatch_share=0.5))
-    head = CURATION_PROMPT.split("<generated instruction>")[0]
+    head = RATING_PROMPT_HEAD
     rows = [r for r in mixed.seed if r["family"] == "rating" and r["output"].split("\n")[0] in REASONS["mismatch"]]
     assert 10 <= len(rows) <= 30  # about half of 40
     parser = RequestParser(list(mixed.kb.entities))
